@@ -1,0 +1,202 @@
+"""`GraphRegularization`: NSL's graph-regularization wrapper for any Keras 3 model."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from graphnsl.configs import GraphRegConfig
+from graphnsl.graph_reg.neighbor_features import NeighborFeatures, sample_features_only
+from graphnsl.graph_reg.pairwise_distance import PairwiseDistance
+
+
+def _single_input_name(model: keras.Model) -> bool:
+    """Whether `model` is a Sequential/functional model with exactly one input tensor."""
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        return False
+    return isinstance(inputs, (list, tuple)) and len(inputs) == 1
+
+
+def mask_unlabeled(y, sample_weight):
+    """Zero weight for rows with a negative integer label; the rest averaged as if alone.
+
+    A packed example without a label reads as label -1 (`graphnsl.data.make_dataset`). Such a
+    row keeps its graph term but gets sample weight 0, and the labeled rows' weights are
+    scaled by `B / num_labeled`, so a loss averaged over the batch (Keras'
+    `sum_over_batch_size`) is the average over the labeled rows only.
+
+    Args:
+      y: labels `[B]` or `[B, ...]`; anything but an integer tensor is returned unchanged.
+      sample_weight: None or `[B]` (or `[B, ...]`) weights.
+
+    Returns:
+      `(y, sample_weight)` with negative labels replaced by 0 and the weights above.
+    """
+    if not isinstance(y, tf.Tensor) or not y.dtype.is_integer:
+        return y, sample_weight
+    labeled = tf.greater_equal(y, 0)
+    if y.shape.rank is not None and y.shape.rank > 1:
+        labeled = tf.reduce_all(labeled, axis=list(range(1, y.shape.rank)))
+    y = tf.where(tf.greater_equal(y, 0), y, tf.zeros_like(y))
+    labeled = tf.cast(labeled, tf.float32)
+    rows = tf.cast(tf.shape(labeled)[0], tf.float32)
+    weight = labeled * tf.math.divide_no_nan(rows, tf.reduce_sum(labeled))
+    if sample_weight is not None:
+        sample_weight = tf.cast(sample_weight, tf.float32)
+        extra = sample_weight.shape.rank - 1 if sample_weight.shape.rank else 0
+        weight = tf.reshape(weight, [-1] + [1] * extra) * sample_weight
+    return y, weight
+
+
+@keras.saving.register_keras_serializable(package="graphnsl")
+class GraphRegularization(keras.Model):
+    """Wraps a Keras model so that training adds a graph regularization term to its loss.
+
+    In training (`fit`, or a call with `training=True`) the inputs are a packed batch: a dict
+    of sample features plus, per `graph_reg_config.neighbor_config`, the neighbour features
+    `NL_nbr_<i>_<name>` and weights `NL_nbr_<i>_weight` for `i < K = max_neighbors`. The
+    base model runs once on the samples and their neighbours joined along the batch axis
+    (`B + B * K` rows) and the wrapper adds, through `add_loss`,
+
+      `scaled_graph_loss = multiplier * distance(outputs of samples, outputs of neighbours)`
+
+    weighted by the neighbour weights and reduced per `graph_reg_config.distance_config`
+    (NSL's semantics). The metrics `graph_loss` and `scaled_graph_loss` report it. At
+    inference (`predict`, `evaluate`, `training=False`) the wrapper is the base model alone
+    and ignores neighbour keys, which may be absent. The base model's variables are shared,
+    so training the wrapper trains the base model.
+
+    Unlabeled seeds: rows whose integer label is negative (make_dataset reads a missing label
+    as -1) contribute their graph term but no supervised loss; the supervised loss is the
+    average over the batch's labeled rows (see `mask_unlabeled`). To train on such rows,
+    pack neighbours for the unlabeled nodes too and concatenate both packed files:
+    `pack_nbrs(unlabeled, "", graph, out_u, ...)` or NSL-style `pack_nbrs(labeled, unlabeled,
+    graph, out_l)` gives the labeled seeds; see examples/graph_reg_planetoid.py.
+
+    Args:
+      base_model: any Keras model (Sequential, functional or subclassed) whose single
+        output tensor is regularized (usually logits). It receives the dict of sample
+        features, or the single tensor when the dict has one entry and the model has one
+        input.
+      graph_reg_config: a `GraphRegConfig` (see `make_graph_reg_config`); None means the
+        default (0 neighbours, so no regularization).
+      **kwargs: `keras.Model` arguments (`name`, ...).
+
+    Input shapes: dict of `[B, ...]` sample features, `[B, ...]` neighbour features of the
+    same shape, `[B, 1]` neighbour weights. Output: the base model's output for the samples.
+
+    Example:
+      >>> config = make_graph_reg_config(max_neighbors=2, multiplier=0.1)
+      >>> model = GraphRegularization(base_model, config)
+      >>> model.compile('adam', keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+      >>> model.fit(make_dataset(path, spec, 'label', neighbor_config=config.neighbor_config))
+    """
+
+    def __init__(
+        self,
+        base_model: keras.Model,
+        graph_reg_config: GraphRegConfig | None = None,
+        **kwargs,
+    ):
+        kwargs.setdefault("name", "graph_regularization")
+        super().__init__(**kwargs)
+        if not isinstance(base_model, keras.layers.Layer):
+            raise ValueError(f"base_model must be a Keras model, got {type(base_model).__name__}.")
+        if graph_reg_config is None:
+            graph_reg_config = GraphRegConfig()
+        if isinstance(graph_reg_config, dict):
+            graph_reg_config = GraphRegConfig.from_dict(graph_reg_config)
+        if not isinstance(graph_reg_config, GraphRegConfig):
+            raise ValueError(
+                f"graph_reg_config must be a GraphRegConfig, got {graph_reg_config!r}; "
+                "use graphnsl.configs.make_graph_reg_config."
+            )
+        self.base_model = base_model
+        self._graph_reg_config = graph_reg_config
+        self.neighbor_features = NeighborFeatures(
+            graph_reg_config.neighbor_config, name="neighbor_features"
+        )
+        self.pairwise_distance = PairwiseDistance(
+            graph_reg_config.distance_config, name="pairwise_distance"
+        )
+        self.graph_loss_tracker = keras.metrics.Mean(name="graph_loss")
+        self.scaled_graph_loss_tracker = keras.metrics.Mean(name="scaled_graph_loss")
+
+    @property
+    def graph_reg_config(self) -> GraphRegConfig:
+        """The `GraphRegConfig` this model was built with."""
+        return self._graph_reg_config
+
+    @property
+    def _regularizes(self) -> bool:
+        config = self._graph_reg_config
+        return config.neighbor_config.max_neighbors > 0 and config.multiplier > 0
+
+    def _base_inputs(self, features):
+        if isinstance(features, dict) and len(features) == 1:
+            if _single_input_name(self.base_model):
+                return next(iter(features.values()))
+        return features
+
+    def _run_base(self, features, training):
+        return self.base_model(self._base_inputs(features), training=training)
+
+    def call(self, inputs, training=None):
+        if not training or not self._regularizes:
+            return self._run_base(
+                sample_features_only(inputs, self._graph_reg_config.neighbor_config), training
+            )
+        if not isinstance(inputs, dict):
+            raise ValueError(
+                "GraphRegularization trains on a dict of sample and neighbour features "
+                f"(max_neighbors={self._graph_reg_config.neighbor_config.max_neighbors}), "
+                f"got {type(inputs).__name__}."
+            )
+        samples, neighbors, weights = self.neighbor_features(inputs)
+        batch = tf.shape(next(iter(samples.values())))[0]
+        # One call over samples and neighbours: one pass through the layers instead of two.
+        joined = {
+            name: tf.concat([value, tf.cast(neighbors[name], value.dtype)], axis=0)
+            for name, value in samples.items()
+        }
+        outputs = self._run_base(joined, training)
+        if not isinstance(outputs, tf.Tensor):
+            raise ValueError(
+                "GraphRegularization needs a base model with one output tensor, got "
+                f"{type(outputs).__name__}."
+            )
+        sample_outputs = outputs[:batch]
+        neighbor_outputs = outputs[batch:]
+        graph_loss = self.pairwise_distance(sample_outputs, neighbor_outputs, weights)
+        scaled_graph_loss = self._graph_reg_config.multiplier * graph_loss
+        self.add_loss(scaled_graph_loss)
+        self.graph_loss_tracker.update_state(graph_loss)
+        self.scaled_graph_loss_tracker.update_state(scaled_graph_loss)
+        return sample_outputs
+
+    def train_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        y, sample_weight = mask_unlabeled(y, sample_weight)
+        return super().train_step((x, y, sample_weight))
+
+    def test_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        y, sample_weight = mask_unlabeled(y, sample_weight)
+        return super().test_step((x, y, sample_weight))
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["base_model"] = keras.saving.serialize_keras_object(self.base_model)
+        config["graph_reg_config"] = self._graph_reg_config.to_dict()
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None) -> GraphRegularization:
+        config = dict(config)
+        base_model = keras.saving.deserialize_keras_object(
+            config.pop("base_model"), custom_objects=custom_objects
+        )
+        graph_reg_config = GraphRegConfig.from_dict(config.pop("graph_reg_config"))
+        return cls(base_model, graph_reg_config, **config)
