@@ -143,6 +143,10 @@ class GraphRegularization(keras.Model):
     def _run_base(self, features, training):
         return self.base_model(self._base_inputs(features), training=training)
 
+    def build(self, input_shape=None):
+        # The base model builds itself on its first call; nothing else holds weights.
+        self.built = True
+
     def call(self, inputs, training=None):
         if not training or not self._regularizes:
             return self._run_base(

@@ -30,6 +30,8 @@ def replicate_sources(sources: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
     Returns:
       `sources` with the shape of `targets`.
     """
+    sources = tf.convert_to_tensor(sources)
+    targets = tf.convert_to_tensor(targets)
     if sources.shape.rank is not None and targets.shape.rank == sources.shape.rank + 1:
         return tf.broadcast_to(tf.expand_dims(sources, axis=-2), tf.shape(targets))
     rows, target_rows = sources.shape[0], targets.shape[0]
