@@ -1,0 +1,122 @@
+"""Configuration of Graph Agreement Models co-training, with the reference code's names.
+
+Field names follow the GAM reference implementation (NSL's `research/gam`,
+`run_train_gam_graph.py`), so its published commands translate flag by flag. Defaults are the
+reference defaults except where noted: step counts are smaller (`num_iter_after_best_val_*`
+2000 -> 1000, `max_num_iter_*` 100000 -> 20000) so a Planetoid run stays within minutes on a
+laptop-class CPU; the patience still spans many evaluations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+AGGREGATIONS = ("dist", "concat", "product")
+
+
+@dataclasses.dataclass(frozen=True)
+class CotrainConfig:
+    """Hyperparameters of `gam.cotrain`: the co-training loop and both models' training.
+
+    Attributes:
+      max_num_iter_cotrain: co-training iterations at most (iteration 0 included).
+      first_iter_original: iteration 0 trains the classifier alone (no agreement term, no
+        self-labeling): the baseline the paper reports beside GAM.
+      num_samples_to_label: nodes self-labeled per iteration at most.
+      min_confidence_new_label: a node is self-labeled only if its top probability exceeds this.
+      keep_label_proportions: self-label `int(p_c * num_samples_to_label)` nodes of class c,
+        p_c the class's share among the original training labels.
+      reg_weight_ll, reg_weight_lu, reg_weight_uu: weights of the agreement term over
+        labeled-labeled, labeled-unlabeled and unlabeled-unlabeled pairs.
+      num_pairs_reg: pairs of each kind (LL, LU, UU) sampled per classifier step.
+      penalize_neg_agr: weight pairs by `relu(agreement - 0.5)` instead of the agreement.
+      always_agree: the agreement model always answers 1 (Neural Graph Machines, NGM).
+      use_graph: pairs are graph edges; False draws pairs among all nodes (the paper's GAM*).
+      add_negative_edges_agr: balance the agreement model's batches with random pairs of
+        labeled nodes whose labels differ.
+      aggregation_agr: how the agreement model combines the two encodings: 'dist' (squared
+        difference), 'concat' or 'product'.
+      hidden_agr: hidden sizes of the agreement model's shared encoder.
+      hidden_aggregation_agr: hidden sizes applied after the aggregation.
+      ratio_valid_agr: share of the labeled edges held out to validate the agreement model.
+      learning_rate_cls, learning_rate_agr: Adam learning rates.
+      batch_size_cls, batch_size_agr: labeled nodes (classifier) / pairs (agreement) per step.
+      weight_decay_cls, weight_decay_agr: L2 weight on the model's kernels (0 disables).
+      min_num_iter_cls, max_num_iter_cls, num_iter_after_best_val_cls: the classifier trains at
+        least `min` steps, at most `max`, and stops `num_iter_after_best_val` steps after its
+        best validation accuracy, whose weights it restores.
+      min_num_iter_agr, max_num_iter_agr, num_iter_after_best_val_agr: the same for the
+        agreement model (validated on held-out labeled edges).
+      eval_step_cls, eval_step_agr: steps between validations.
+      warm_start_cls, warm_start_agr: keep the weights from the previous iteration instead of
+        re-initializing (the reference re-initializes).
+      seed: seeds weight initialization, batch sampling and pair sampling.
+      summary_dir: folder for TensorBoard summaries (None: none written).
+      verbose: log each iteration (absl/standard logging) and show a progress bar.
+    """
+
+    max_num_iter_cotrain: int = 100
+    first_iter_original: bool = True
+    num_samples_to_label: int = 200
+    min_confidence_new_label: float = 0.4
+    keep_label_proportions: bool = True
+    reg_weight_ll: float = 0.0
+    reg_weight_lu: float = 0.1
+    reg_weight_uu: float = 0.05
+    num_pairs_reg: int = 128
+    penalize_neg_agr: bool = False
+    always_agree: bool = False
+    use_graph: bool = True
+    add_negative_edges_agr: bool = True
+    aggregation_agr: str = "dist"
+    hidden_agr: tuple[int, ...] = (128,)
+    hidden_aggregation_agr: tuple[int, ...] = ()
+    ratio_valid_agr: float = 0.1
+    learning_rate_cls: float = 1e-3
+    learning_rate_agr: float = 1e-3
+    batch_size_cls: int = 128
+    batch_size_agr: int = 128
+    weight_decay_cls: float = 0.0
+    weight_decay_agr: float = 0.0
+    min_num_iter_cls: int = 200
+    max_num_iter_cls: int = 20000
+    num_iter_after_best_val_cls: int = 1000
+    min_num_iter_agr: int = 200
+    max_num_iter_agr: int = 20000
+    num_iter_after_best_val_agr: int = 1000
+    eval_step_cls: int = 5
+    eval_step_agr: int = 10
+    warm_start_cls: bool = False
+    warm_start_agr: bool = False
+    seed: int = 0
+    summary_dir: str | None = None
+    verbose: bool = True
+
+    def __post_init__(self):
+        if self.aggregation_agr not in AGGREGATIONS:
+            raise ValueError(
+                f"CotrainConfig.aggregation_agr={self.aggregation_agr!r}; valid: {AGGREGATIONS}."
+            )
+        positive = (
+            "max_num_iter_cotrain",
+            "batch_size_cls",
+            "batch_size_agr",
+            "num_pairs_reg",
+            "eval_step_cls",
+            "eval_step_agr",
+        )
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"CotrainConfig.{name}={getattr(self, name)} must be >= 1.")
+        for name in ("num_samples_to_label", "min_num_iter_cls", "min_num_iter_agr"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"CotrainConfig.{name}={getattr(self, name)} must be >= 0.")
+        if not 0.0 <= self.ratio_valid_agr < 1.0:
+            raise ValueError(f"CotrainConfig.ratio_valid_agr={self.ratio_valid_agr} not in [0, 1).")
+        for name in ("reg_weight_ll", "reg_weight_lu", "reg_weight_uu"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"CotrainConfig.{name}={getattr(self, name)} must be >= 0.")
+        object.__setattr__(self, "hidden_agr", tuple(int(h) for h in self.hidden_agr))
+        object.__setattr__(
+            self, "hidden_aggregation_agr", tuple(int(h) for h in self.hidden_aggregation_agr)
+        )

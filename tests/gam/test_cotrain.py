@@ -1,0 +1,110 @@
+"""The co-training loop on a tiny two-cluster graph: it learns, self-labels and ends."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from graphnsl import gam
+
+FAST = dict(
+    min_num_iter_cls=10,
+    max_num_iter_cls=40,
+    num_iter_after_best_val_cls=10,
+    min_num_iter_agr=10,
+    max_num_iter_agr=40,
+    num_iter_after_best_val_agr=10,
+    eval_step_cls=5,
+    eval_step_agr=5,
+    batch_size_cls=8,
+    batch_size_agr=16,
+    num_pairs_reg=16,
+    hidden_agr=(8,),
+    learning_rate_cls=0.05,
+    learning_rate_agr=0.05,
+    verbose=False,
+)
+
+
+def _two_clusters(num_nodes=40, dim=6, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = np.arange(num_nodes) % 2
+    centers = np.array([[2.0] * 3 + [0.0] * 3, [0.0] * 3 + [2.0] * 3], np.float32)[:, :dim]
+    features = centers[labels] + rng.normal(scale=0.5, size=(num_nodes, dim)).astype(np.float32)
+    edges = []
+    for c in (0, 1):
+        members = np.flatnonzero(labels == c)
+        edges += [(members[i], members[(i + 1) % len(members)]) for i in range(len(members))]
+    edges += [(0, 1), (4, 7)]  # two edges across classes
+    edges = np.array(edges)
+    edges = np.concatenate([edges, edges[:, ::-1]])
+    order = rng.permutation(num_nodes)
+    return gam.CotrainData(
+        features=features,
+        labels=labels,
+        edges=edges,
+        train_index=np.sort(order[:4]),
+        val_index=np.sort(order[4:12]),
+        test_index=np.sort(order[12:20]),
+        num_classes=2,
+        name="toy",
+    )
+
+
+def test_loop_ends_when_no_unlabeled_nodes_are_left(tmp_path):
+    data = _two_clusters()
+    config = gam.CotrainConfig(
+        **FAST,
+        max_num_iter_cotrain=10,
+        num_samples_to_label=100,
+        min_confidence_new_label=0.0,
+        keep_label_proportions=False,
+        summary_dir=str(tmp_path / "summaries"),
+        seed=1,
+    )
+    result = gam.cotrain(data, "mlp", config)
+    records = result.iterations
+    # 0: baseline, 1: labels all 20 candidates, 2: nothing left -> stop.
+    assert [r.iteration for r in records] == [0, 1, 2]
+    assert [r.num_labeled for r in records] == [4, 4, 24]
+    assert [r.num_new_labels for r in records] == [0, 20, 0]
+    assert records[0].agreement_val_accuracy is None and records[0].agreement_steps == 0
+    assert records[1].agreement_steps >= 10
+    candidates = np.setdiff1d(
+        np.arange(40), np.concatenate([data.train_index, data.val_index, data.test_index])
+    )
+    assert (result.labels[candidates] >= 0).all()
+    assert np.mean(result.labels[candidates] == data.labels[candidates]) >= 0.9
+    assert (result.labels[data.val_index] == -1).all()
+    assert result.test_accuracy >= 0.85 and result.best_val_accuracy >= 0.85
+    assert result.baseline_test_accuracy == records[0].test_accuracy
+    assert result.test_accuracy == records[result.best_iteration].test_accuracy
+    # TensorBoard scalars: one test accuracy per iteration, equal to the records.
+    logged = {}
+    for event_file in (tmp_path / "summaries").iterdir():
+        for event in tf.compat.v1.train.summary_iterator(str(event_file)):
+            for value in event.summary.value:
+                if value.tag == "cotrain/test_acc":
+                    logged[event.step] = float(tf.make_ndarray(value.tensor))
+    assert logged == pytest.approx({r.iteration: r.test_accuracy for r in records})
+
+
+@pytest.mark.parametrize(
+    "classifier, options",
+    [
+        ("gcn", dict(always_agree=True)),
+        ("mlp", dict(use_graph=False, aggregation_agr="concat", hidden_aggregation_agr=(4,))),
+    ],
+)
+def test_loop_ends_at_max_iterations(classifier, options):
+    data = _two_clusters()
+    config = gam.CotrainConfig(
+        **FAST, max_num_iter_cotrain=2, num_samples_to_label=4, seed=2, **options
+    )
+    result = gam.cotrain(data, classifier, config)
+    assert len(result.iterations) == 2
+    assert result.iterations[1].num_new_labels == 4
+    assert result.iterations[1].num_labeled == 4
+    assert (result.labels >= 0).sum() == 8
+    assert result.best_val_accuracy >= 0.75
+    if options.get("always_agree"):
+        assert result.agreement_model is None

@@ -1,0 +1,70 @@
+"""Tests for self-labeling: most confident first, the threshold, and label proportions."""
+
+import numpy as np
+import pytest
+
+from graphnsl.gam import label_proportions, select_samples_to_label
+
+
+def test_picks_most_confident_nodes_in_order():
+    probabilities = np.array(
+        [[0.6, 0.4], [0.1, 0.9], [0.5, 0.5], [0.95, 0.05], [0.3, 0.7]], np.float32
+    )
+    candidates = np.array([10, 11, 12, 13, 14])
+    nodes, labels = select_samples_to_label(probabilities, candidates, num_samples=3)
+    np.testing.assert_array_equal(nodes, [13, 11, 14])
+    np.testing.assert_array_equal(labels, [0, 1, 1])
+
+
+def test_min_confidence_is_strict():
+    probabilities = np.array([[0.6, 0.4], [0.1, 0.9], [0.7, 0.3]], np.float32)
+    nodes, labels = select_samples_to_label(
+        probabilities, np.array([0, 1, 2]), num_samples=10, min_confidence=0.6
+    )
+    np.testing.assert_array_equal(nodes, [1, 2])
+    np.testing.assert_array_equal(labels, [1, 0])
+
+
+def test_keeps_label_proportions():
+    # Class 0 is far more confident, but the quota is 3 of class 0 and 1 of class 1.
+    probabilities = np.array(
+        [
+            [0.99, 0.01],
+            [0.98, 0.02],
+            [0.97, 0.03],
+            [0.96, 0.04],
+            [0.95, 0.05],
+            [0.2, 0.8],
+            [0.4, 0.6],
+        ],
+        np.float32,
+    )
+    candidates = np.arange(100, 107)
+    proportions = label_proportions(np.array([0, 0, 0, 1]), num_classes=2)
+    np.testing.assert_allclose(proportions, [0.75, 0.25])
+    nodes, labels = select_samples_to_label(
+        probabilities, candidates, num_samples=4, proportions=proportions
+    )
+    np.testing.assert_array_equal(nodes, [100, 101, 102, 105])
+    np.testing.assert_array_equal(labels, [0, 0, 0, 1])
+    # Without proportions the four most confident are all class 0.
+    plain, _ = select_samples_to_label(probabilities, candidates, num_samples=4)
+    np.testing.assert_array_equal(plain, [100, 101, 102, 103])
+
+
+def test_quota_uses_floor_and_fewer_when_class_runs_out():
+    probabilities = np.array([[0.9, 0.1, 0.0], [0.8, 0.2, 0.0], [0.1, 0.9, 0.0]], np.float32)
+    proportions = np.array([1 / 3, 1 / 3, 1 / 3])
+    # int(1/3 * 5) = 1 per class; class 2 has no candidate.
+    nodes, labels = select_samples_to_label(
+        probabilities, np.array([5, 6, 7]), 5, proportions=proportions
+    )
+    np.testing.assert_array_equal(nodes, [5, 7])
+    np.testing.assert_array_equal(labels, [0, 1])
+
+
+def test_empty_and_mismatched_inputs():
+    nodes, labels = select_samples_to_label(np.zeros((0, 3)), np.zeros(0, np.int64), 5)
+    assert nodes.size == 0 and labels.size == 0
+    with pytest.raises(ValueError, match="candidates"):
+        select_samples_to_label(np.zeros((2, 3)), np.zeros(3, np.int64), 5)
