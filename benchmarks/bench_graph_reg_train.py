@@ -1,0 +1,220 @@
+"""Training speed of `graphnsl.graph_reg.GraphRegularization` against NSL 1.4.0's wrapper.
+
+Both train the same model (MLP 128-128-7 on 64-dim features, L2 graph loss on logits,
+multiplier 0.1, Adam, batch 128) on the same packed TFRecord file (5 neighbours), with the
+same input pipeline (batch -> parse -> cache -> prefetch) and the same measurement: the
+examples/s of the faster of epochs 2 and 3. NSL runs on legacy Keras 2 in its own virtual
+environment (`/work/shared/peers/nsl_graph_reg_train.py`), in the same run.
+
+Usage:
+  python benchmarks/bench_graph_reg_train.py [--nodes=100000 --labeled_fraction=0.2
+      --degree=10 --dim=64 --max_nbrs=5] [--work_dir=DIR] [--output_json=PATH]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    flags.DEFINE_integer("nodes", 100000, "Nodes in the synthetic workload.")
+    flags.DEFINE_float("labeled_fraction", 0.2, "Fraction of labeled nodes (the packed seeds).")
+    flags.DEFINE_integer("degree", 10, "Average degree of the random graph.")
+    flags.DEFINE_integer("dim", 64, "Feature dimension.")
+    flags.DEFINE_integer("max_nbrs", 5, "Neighbours packed per seed.")
+    flags.DEFINE_integer("batch", 128, "Batch size.")
+    flags.DEFINE_integer("epochs", 3, "Epochs; the fastest after the first is reported.")
+    flags.DEFINE_string("work_dir", None, "Folder for the workload (default: a temporary one).")
+    flags.DEFINE_string("peers_dir", "/work/shared/peers", "Folder of the peer scripts.")
+    flags.DEFINE_string("nsl_python", "/work/venvs/nsl/bin/python", "Python of the NSL venv.")
+    flags.DEFINE_list(
+        "variants",
+        "default,jit,jit_spe",
+        "Our configurations: default (tf.function), jit (jit_compile=True), jit_spe "
+        "(jit_compile=True, steps_per_execution=32).",
+    )
+    flags.DEFINE_string("output_json", None, "Write the results here as JSON.")
+
+
+def _run_json(command: list[str], env: dict | None = None) -> dict:
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        raise RuntimeError(
+            f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr[-3000:]}"
+        )
+    return json.loads(lines[-1])
+
+
+def make_packed_file(work_dir: pathlib.Path) -> tuple[pathlib.Path, str]:
+    """Writes the workload and packs it; returns the packed file and who packed it."""
+    packed = work_dir / "packed.tfr"
+    if packed.exists():
+        return packed, "existing file"
+    subprocess.run(
+        [
+            sys.executable,
+            f"{FLAGS.peers_dir}/make_pack_workload.py",
+            str(work_dir),
+            str(FLAGS.nodes),
+            str(FLAGS.labeled_fraction),
+            str(FLAGS.degree),
+            str(FLAGS.dim),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        from graphnsl.data.pack_nbrs import pack_nbrs
+    except ImportError:
+        pack_nbrs = None
+    if pack_nbrs is not None:
+        pack_nbrs(
+            str(work_dir / "labeled.tfr"),
+            str(work_dir / "unlabeled.tfr"),
+            str(work_dir / "graph.tsv"),
+            str(packed),
+            add_undirected_edges=True,
+            max_nbrs=FLAGS.max_nbrs,
+        )
+        return packed, "graphnsl pack_nbrs"
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
+    _run_json(
+        [
+            FLAGS.nsl_python,
+            f"{FLAGS.peers_dir}/nsl_pack_nbrs.py",
+            str(work_dir),
+            str(FLAGS.max_nbrs),
+        ],
+        env,
+    )
+    os.replace(work_dir / "nsl_packed.tfr", packed)
+    return packed, "NSL pack_nbrs"
+
+
+def train_ours(packed: pathlib.Path, jit_compile: bool, steps_per_execution: int) -> dict:
+    """Trains our wrapper as the peer does; returns epoch seconds and examples/s."""
+    import keras
+    import tensorflow as tf
+
+    from graphnsl.configs import make_graph_reg_config
+    from graphnsl.data import make_dataset
+    from graphnsl.graph_reg import GraphRegularization
+
+    keras.utils.set_random_seed(0)
+    config = make_graph_reg_config(max_neighbors=FLAGS.max_nbrs, multiplier=0.1)
+    spec = {"x": tf.io.FixedLenFeature([FLAGS.dim], tf.float32)}
+    dataset = make_dataset(
+        str(packed), spec, "label", config.neighbor_config, batch_size=FLAGS.batch, cache=True
+    )
+    examples = sum(1 for _ in tf.data.TFRecordDataset(str(packed)))
+    base = keras.Sequential(
+        [
+            keras.Input((FLAGS.dim,), name="x"),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(7),
+        ]
+    )
+    model = GraphRegularization(base, config)
+    model.compile(
+        optimizer="adam",
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
+    )
+    seconds = []
+    for _ in range(FLAGS.epochs):
+        start = time.perf_counter()
+        model.fit(dataset, epochs=1, verbose=0)
+        seconds.append(time.perf_counter() - start)
+    return {
+        "examples": examples,
+        "epoch_seconds": [round(s, 2) for s in seconds],
+        "examples_per_s": round(examples / min(seconds[1:])),
+    }
+
+
+VARIANTS = {
+    "default": (False, 1),
+    "jit": (True, 1),
+    "jit_spe": (True, 32),
+}
+
+
+def main(argv) -> None:
+    if len(argv) > 1:
+        raise SystemExit(f"unexpected arguments: {argv[1:]}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for name in FLAGS.variants:
+        if name not in VARIANTS:
+            raise SystemExit(f"--variants: unknown {name!r}; valid: {', '.join(VARIANTS)}.")
+    with tempfile.TemporaryDirectory(prefix="bench_graph_reg.") as scratch:
+        work_dir = pathlib.Path(FLAGS.work_dir or scratch)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        packed, packer = make_packed_file(work_dir)
+        print(f"packed file: {packed} ({packer})", flush=True)
+        env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
+        peer = _run_json(
+            [
+                FLAGS.nsl_python,
+                f"{FLAGS.peers_dir}/nsl_graph_reg_train.py",
+                str(packed),
+                str(FLAGS.dim),
+                str(FLAGS.max_nbrs),
+                str(FLAGS.batch),
+            ],
+            env,
+        )
+        print(f"NSL: {peer}", flush=True)
+        ours = {}
+        for name in FLAGS.variants:
+            jit_compile, steps = VARIANTS[name]
+            ours[name] = train_ours(packed, jit_compile, steps)
+            print(f"graphnsl {name}: {ours[name]}", flush=True)
+    rows = [("NSL 1.4.0 GraphRegularization (tf-keras)", peer["examples_per_s"], 1.0)]
+    for name, result in ours.items():
+        ratio = result["examples_per_s"] / peer["examples_per_s"]
+        rows.append((f"graphnsl GraphRegularization [{name}]", result["examples_per_s"], ratio))
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'system':<{width}}  {'examples/s':>10}  {'ratio':>6}")
+    for label, speed, ratio in rows:
+        print(f"{label:<{width}}  {speed:>10}  {ratio:>5.2f}x")
+    if FLAGS.output_json:
+        result = {
+            "workload": {
+                "nodes": FLAGS.nodes,
+                "labeled_fraction": FLAGS.labeled_fraction,
+                "degree": FLAGS.degree,
+                "dim": FLAGS.dim,
+                "max_nbrs": FLAGS.max_nbrs,
+                "batch": FLAGS.batch,
+                "packer": packer,
+            },
+            "nsl": peer,
+            "graphnsl": ours,
+            "ratios": {
+                name: round(r["examples_per_s"] / peer["examples_per_s"], 3)
+                for name, r in ours.items()
+            },
+        }
+        path = pathlib.Path(FLAGS.output_json)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(result, indent=2) + "\n")
+        os.replace(tmp, path)
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)
