@@ -505,18 +505,25 @@ def define_flags() -> None:
     """Defines NSL's pack_nbrs flags (`--max_nbrs`, `--add_undirected_edges`, `--id_feature_name`)."""
     from absl import flags
 
-    if "max_nbrs" in flags.FLAGS:
-        return
-    flags.DEFINE_integer(
-        "max_nbrs", None, "The maximum number of neighbors to merge into each labeled Example."
+    def define(kind, name, default, text):
+        if name not in flags.FLAGS:  # build_graph also defines --id_feature_name
+            getattr(flags, f"DEFINE_{kind}")(name, default, text)
+
+    define(
+        "integer",
+        "max_nbrs",
+        None,
+        "The maximum number of neighbors to merge into each labeled Example.",
     )
-    flags.DEFINE_string(
+    define(
+        "string",
         "id_feature_name",
         "id",
         "Name of the singleton bytes_list feature in each input Example whose value is the "
         "Example's ID.",
     )
-    flags.DEFINE_bool(
+    define(
+        "bool",
         "add_undirected_edges",
         False,
         "Make every edge of the graph bi-directional before choosing neighbours (a pair with "

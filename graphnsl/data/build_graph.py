@@ -1,0 +1,382 @@
+"""Builds a cosine-similarity graph over embeddings, with NSL's `build_graph` semantics.
+
+Reads `tf.train.Example`s holding an id (singleton bytes_list) and an embedding
+(float_list) from one or more TFRecord files, L2-normalizes each embedding (a norm below
+1e-6 counts as 1e-6), and writes an edge for every pair of distinct examples whose cosine
+similarity is >= `similarity_threshold`, in both directions, as NSL's TSV
+`source<TAB>target<TAB>weight` with the weight as `%f`. No self-edges. This is NSL's exact
+(no LSH) graph, bit for bit: NSL 1.4.0 (with today's protobuf and NumPy 2) normalizes and
+takes dot products in float32 and compares them with the threshold rounded to float32, so
+candidate pairs are found by blocked float32 matrix products over the upper triangle
+(memory bounded by `block_bytes` per block of rows), with a margin for summation order,
+and each candidate's weight is then recomputed exactly as NSL does (`np.dot` of the two
+normalized rows).
+
+Usage: `graphnsl build-graph [--similarity_threshold=0.8] [--id_feature_name=id]
+[--embedding_feature_name=embedding] EMB_FILE... OUTPUT_TSV`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from absl import logging
+
+from graphnsl.data import examples as _ex
+
+__all__ = ["build_graph", "read_embeddings", "define_flags", "main"]
+
+_MIN_NORM = 1e-6
+
+
+def _float_list_spans(file: _ex.RecordFile, index: _ex.FeatureIndex, name: bytes):
+    """Per record: (start, end, found) of the packed float bytes of feature `name`."""
+    array = np.frombuffer(file.data, dtype=np.uint8)
+    n = len(file.offsets)
+    start = np.zeros(n, dtype=np.int64)
+    end = np.zeros(n, dtype=np.int64)
+    found = np.zeros(n, dtype=bool)
+    match = np.flatnonzero(_ex._keys_equal(array, index.key_start, index.key_end, name))
+    if not len(match):
+        return start, end, found
+    records = index.record[match]
+    last = np.ones(len(match), dtype=bool)
+    last[:-1] = records[1:] != records[:-1]
+    match, records = match[last], records[last]
+    value_start, entry_end = index.value_start[match], index.entry_end[match]
+    top = len(array) - 1
+    # Feature = 0x12 len FloatList; FloatList = 0x0a len packed-floats.
+    good = array[np.minimum(value_start, top)] == 0x12
+    size, list_start, g = _ex._np_varint(array, value_start + 1)
+    good &= g & (list_start + size == entry_end)
+    good &= array[np.minimum(list_start, top)] == 0x0A
+    size, floats_start, g = _ex._np_varint(array, list_start + 1)
+    good &= g & (floats_start + size == entry_end) & (size % 4 == 0)
+    start[records] = floats_start
+    end[records] = entry_end
+    found[records] = good
+    return start, end, found
+
+
+def read_embeddings(
+    embedding_files: Sequence[str | os.PathLike],
+    id_feature_name: str = "id",
+    embedding_feature_name: str = "embedding",
+) -> tuple[list[str], np.ndarray]:
+    """Reads ids and embeddings from TFRecord files of `tf.train.Example`s.
+
+    Args:
+      embedding_files: TFRecord paths.
+      id_feature_name: the singleton bytes_list feature holding each example's id.
+      embedding_feature_name: the float_list feature holding each example's embedding.
+
+    Returns:
+      `(ids, embeddings)`: ids as str [n] in file order, embeddings float32 [n, dim].
+
+    Raises:
+      FileNotFoundError: a file does not exist.
+      ValueError: a corrupted record, a missing id or embedding, an embedding whose length
+        differs from the first one's, or a repeated id (naming the file and record).
+    """
+    id_name = id_feature_name.encode("utf-8")
+    embedding_name = embedding_feature_name.encode("utf-8")
+    ids: list[str] = []
+    blocks: list[np.ndarray] = []
+    where: list[tuple[str, int]] = []  # (file, first record number) of each block
+    dim = None
+    dim_origin = ""
+    for path in embedding_files:
+        path = os.fspath(path)
+        file = _ex.RecordFile(path)
+        index = _ex.index_features(file)
+        array = np.frombuffer(file.data, dtype=np.uint8)
+        id_start, id_end, id_found = _ex.find_single_bytes_feature(file, index, id_name)
+        emb_start, emb_end, emb_found = _float_list_spans(file, index, embedding_name)
+        file_ids = _ex.spans_to_array(array, id_start, id_end, file.data).astype(object)
+        sizes = (emb_end - emb_start) // 4
+        for r in np.flatnonzero(~id_found).tolist():
+            file_ids[r] = _slow_feature(path, r, file.record(r), id_name, "bytes_list")[0]
+        slow = {}
+        for r in np.flatnonzero(~emb_found).tolist():
+            slow[r] = _slow_feature(path, r, file.record(r), embedding_name, "float_list")
+            sizes[r] = len(slow[r])
+        if len(file):
+            if dim is None:
+                dim, dim_origin = int(sizes[0]), f"{path} record 1"
+            wrong = np.flatnonzero(sizes != dim)
+            if len(wrong):
+                r = int(wrong[0])
+                raise ValueError(
+                    f"{path}: record {r + 1}: embedding {embedding_feature_name!r} has "
+                    f"{int(sizes[r])} values, expected {dim} (the length in {dim_origin})"
+                )
+            zeros = bytes(4 * dim)
+            spans = zip(emb_start.tolist(), emb_end.tolist(), emb_found.tolist(), strict=True)
+            raw = b"".join([file.data[s:e] if ok else zeros for s, e, ok in spans])
+            matrix = np.frombuffer(raw, dtype="<f4").reshape(len(file), dim).astype(np.float32)
+            for r, values in slow.items():
+                matrix[r] = values
+            blocks.append(matrix)
+            where.append((path, len(ids)))
+        for r, raw in enumerate(file_ids.tolist()):
+            try:
+                ids.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise ValueError(f"{path}: record {r + 1}: id {raw!r} is not UTF-8") from None
+    _check_unique_ids(ids, where)
+    if blocks:
+        embeddings = np.concatenate(blocks)
+    else:
+        embeddings = np.zeros((0, 0), dtype=np.float32)
+    return ids, embeddings
+
+
+def _slow_feature(path: str, r: int, record: bytes, name: bytes, kind: str):
+    """Reads one feature of one record with the per-record parser, or raises naming it."""
+    label = name.decode("utf-8")
+    try:
+        feature = _ex.find_feature(record, name)
+        got = None if feature is None else _ex.feature_kind(feature)
+        if feature is not None and got == kind:
+            if kind == "bytes_list":
+                values = _ex.bytes_list_values(feature)
+            else:
+                values = _ex.float_list_values(feature)
+        else:
+            values = None
+    except _ex.WireFormatError as error:
+        raise ValueError(
+            f"{path}: record {r + 1} is not a valid serialized tf.train.Example ({error})"
+        ) from None
+    if feature is None:
+        raise ValueError(f"{path}: record {r + 1} has no feature {label!r}")
+    if values is None or (kind == "bytes_list" and not len(values)):
+        raise ValueError(
+            f"{path}: record {r + 1}: feature {label!r} must be a {kind}"
+            + (" with a value" if kind == "bytes_list" else "")
+            + f", got {got or 'an empty feature'}"
+        )
+    return values
+
+
+def _check_unique_ids(ids: list[str], where: list[tuple[str, int]]) -> None:
+    if len(set(ids)) == len(ids):
+        return
+
+    def locate(i: int) -> str:
+        path, first = max((w for w in where if w[1] <= i), key=lambda w: w[1])
+        return f"{path} record {i - first + 1}"
+
+    seen: dict[str, int] = {}
+    for i, example_id in enumerate(ids):
+        if example_id in seen:
+            raise ValueError(
+                f"{locate(i)} repeats id {example_id!r} of {locate(seen[example_id])}; ids "
+                "must be unique"
+            )
+        seen[example_id] = i
+
+
+def _normalize_like_nsl(embeddings: np.ndarray) -> np.ndarray:
+    """Each row divided by max(its norm, 1e-6), with NSL's own float32 arithmetic.
+
+    NSL 1.4.0 normalizes the float_list it reads: with today's protobuf, NumPy sees it as a
+    float32 array, so the norm (`np.linalg.norm`) and the division are float32; a row is done
+    the same way here, one at a time, so that every bit matches.
+
+    Args:
+      embeddings: float32 [n, dim].
+
+    Returns:
+      float32 [n, dim].
+    """
+    out = np.empty_like(embeddings, dtype=np.float32)
+    norm = np.linalg.norm
+    min_norm = np.float64(_MIN_NORM)
+    for r, row in enumerate(embeddings):
+        out[r] = row / max(norm(row), min_norm)
+    return out
+
+
+def build_graph(
+    embedding_files: Sequence[str | os.PathLike] | str | os.PathLike,
+    output_graph_path: str | os.PathLike,
+    similarity_threshold: float = 0.8,
+    id_feature_name: str = "id",
+    embedding_feature_name: str = "embedding",
+    lsh_splits: int = 0,
+    lsh_rounds: int = 2,
+    random_seed: int | None = None,
+    block_bytes: int = 64 << 20,
+) -> dict:
+    """Writes the graph of all example pairs with cosine similarity >= the threshold.
+
+    Args:
+      embedding_files: TFRecord path(s) of `tf.train.Example`s with an id and an embedding.
+      output_graph_path: the output TSV (written under a temporary name, renamed when
+        complete); each edge appears in both directions, `source<TAB>target<TAB>%f`.
+      similarity_threshold: keep pairs whose cosine similarity is >= this.
+      id_feature_name: the singleton bytes_list id feature.
+      embedding_feature_name: the float_list embedding feature.
+      lsh_splits, lsh_rounds, random_seed: NSL's LSH settings, validated as NSL does. The
+        graph here is always the exact one (exact search is faster than NSL's LSH and finds
+        every edge LSH would), so they do not change the result.
+      block_bytes: memory for one block of the similarity matrix (rows * n * 8 bytes).
+
+    Returns:
+      A dict of counts: `embeddings`, `dim`, `edges` (undirected pairs), `lines_written`,
+      `candidates_checked`, `seconds`.
+
+    Raises:
+      FileNotFoundError: an input file does not exist.
+      ValueError: bad LSH settings or bad input records (see `read_embeddings`).
+    """
+    start_time = time.perf_counter()
+    if lsh_splits < 0:
+        raise ValueError("lsh_splits < 0")
+    if lsh_splits > 0 and lsh_rounds < 1:
+        raise ValueError("lsh_splits > 0 but lsh_rounds < 1")
+    if lsh_splits > 0:
+        logging.info(
+            "lsh_splits=%d ignored: computing the exact graph (a superset of NSL's LSH graph).",
+            lsh_splits,
+        )
+    del random_seed
+    if isinstance(embedding_files, (str, os.PathLike)):
+        embedding_files = [embedding_files]
+    output_graph_path = os.fspath(output_graph_path)
+    ids, embeddings = read_embeddings(embedding_files, id_feature_name, embedding_feature_name)
+    n = len(ids)
+    logging.info("Read %d embeddings of dimension %d.", n, embeddings.shape[1])
+    read_seconds = time.perf_counter() - start_time
+
+    normalized = _normalize_like_nsl(embeddings)
+    rows_per_block = max(1, int(block_bytes // max(4 * n, 1)))
+    threshold = float(similarity_threshold)
+    # NSL compares a float32 similarity with a Python float, which NumPy rounds to float32.
+    threshold32 = float(np.float32(threshold))
+    # Two float32 dot products of unit vectors, summed in any orders, differ by at most
+    # 2 * dim * 2**-24 (each is within dim * 2**-24 of the exact value).
+    band = 1e-6 + 2.0 * embeddings.shape[1] * 2.0**-24
+    edges = 0
+    candidates = 0
+    dot = np.dot
+    vectors = list(normalized)
+
+    from tqdm import tqdm
+
+    with _ex._AtomicFile(output_graph_path, "w") as out:
+        blocks = range(0, n, rows_per_block)
+        for lo in tqdm(blocks, desc="build_graph", unit="block", leave=False, mininterval=1.0):
+            hi = min(lo + rows_per_block, n)
+            similarity = normalized[lo:hi] @ normalized[lo:].T  # columns lo..n-1
+            rows, cols = np.nonzero(similarity >= threshold32 - band)
+            keep = cols > rows  # row r is node lo + r, column c is node lo + c: j > i only
+            sources = (lo + rows[keep]).tolist()
+            targets = (lo + cols[keep]).tolist()
+            candidates += len(sources)
+            # NSL's weight is np.dot of the two normalized float32 vectors; a matrix product
+            # sums in another order, so each candidate is recomputed exactly that way.
+            weights = np.array(
+                [dot(vectors[s], vectors[t]) for s, t in zip(sources, targets, strict=True)],
+                dtype=normalized.dtype,
+            )
+            keep = np.flatnonzero(weights >= threshold).tolist()
+            lines = [
+                f"{ids[s]}\t{ids[t]}\t{w}\n{ids[t]}\t{ids[s]}\t{w}\n"
+                for s, t, w in zip(
+                    [sources[k] for k in keep],
+                    [targets[k] for k in keep],
+                    [f"{x:f}" for x in weights[keep].tolist()],
+                    strict=True,
+                )
+            ]
+            out.write("".join(lines))
+            edges += len(lines)
+    seconds = time.perf_counter() - start_time
+    result = {
+        "embeddings": n,
+        "dim": int(embeddings.shape[1]),
+        "edges": edges,
+        "lines_written": 2 * edges,
+        "candidates_checked": candidates,
+        "read_seconds": round(read_seconds, 3),
+        "seconds": round(seconds, 3),
+    }
+    logging.info(
+        "build_graph: %d embeddings, %d edges (each written both ways) at similarity >= %g "
+        "to %s in %.2f s.",
+        n,
+        edges,
+        threshold,
+        output_graph_path,
+        seconds,
+    )
+    return result
+
+
+def define_flags() -> None:
+    """Defines NSL's build_graph flags."""
+    from absl import flags
+
+    def define(kind, name, default, text):
+        if name not in flags.FLAGS:
+            getattr(flags, f"DEFINE_{kind}")(name, default, text)
+
+    define(
+        "string",
+        "id_feature_name",
+        "id",
+        "Name of the singleton bytes_list feature in each input Example whose value is the "
+        "Example's ID.",
+    )
+    define(
+        "string",
+        "embedding_feature_name",
+        "embedding",
+        "Name of the float_list feature in each input Example whose value is the Example's "
+        "(dense) embedding.",
+    )
+    define(
+        "float",
+        "similarity_threshold",
+        0.8,
+        "Lower bound on the cosine similarity required for an edge to be created between two "
+        "nodes.",
+    )
+    define(
+        "integer",
+        "lsh_splits",
+        0,
+        "NSL's LSH splits (validated; graphnsl always computes the exact graph).",
+    )
+    define("integer", "lsh_rounds", 2, "NSL's LSH rounds (validated; see --lsh_splits).")
+    define("integer", "random_seed", None, "NSL's LSH seed (unused: the graph is exact).")
+
+
+def main(argv: list[str]) -> None:
+    """`graphnsl build-graph [flags] EMB_FILE... OUTPUT_TSV`."""
+    from absl import app, flags
+
+    if len(argv) < 3:
+        raise app.UsageError(
+            f"Expected 2 or more arguments (EMB_FILE... OUTPUT_TSV), got {len(argv) - 1}"
+        )
+    flag = flags.FLAGS
+    result = build_graph(
+        argv[1:-1],
+        argv[-1],
+        similarity_threshold=flag.similarity_threshold,
+        id_feature_name=flag.id_feature_name,
+        embedding_feature_name=flag.embedding_feature_name,
+        lsh_splits=flag.lsh_splits,
+        lsh_rounds=flag.lsh_rounds,
+        random_seed=flag.random_seed,
+    )
+    print(
+        f"Wrote {result['edges']} edges (both directions) over {result['embeddings']} "
+        f"embeddings to {argv[-1]}."
+    )
