@@ -70,10 +70,15 @@ class GraphRegularization(keras.Model):
 
     Unlabeled seeds: rows whose integer label is negative (make_dataset reads a missing label
     as -1) contribute their graph term but no supervised loss; the supervised loss is the
-    average over the batch's labeled rows (see `mask_unlabeled`). To train on such rows,
-    pack neighbours for the unlabeled nodes too and concatenate both packed files:
-    `pack_nbrs(unlabeled, "", graph, out_u, ...)` or NSL-style `pack_nbrs(labeled, unlabeled,
-    graph, out_l)` gives the labeled seeds; see examples/graph_reg_planetoid.py.
+    average over the batch's labeled rows (see `mask_unlabeled`). So edges between unlabeled
+    nodes regularize too, as in Neural Graph Machines. To build such a training file, write
+    every node as a seed — labeled nodes with their `label`, the others without — into one
+    TFRecord and pack it against itself:
+
+      write_examples('seeds.tfr', ...)  # graphnsl.data.examples
+      pack_nbrs('seeds.tfr', '', 'graph.tsv', 'train.tfr', max_nbrs=K)  # graphnsl.data.pack_nbrs
+
+    (`prepare_planetoid(..., unlabeled_seeds=True)` does this for Planetoid datasets.)
 
     Args:
       base_model: any Keras model (Sequential, functional or subclassed) whose single
