@@ -941,25 +941,37 @@ def _bad_line(path: str, number: int, line: bytes, why: str) -> ValueError:
 
 
 def spans_to_array(array: np.ndarray, starts: np.ndarray, ends: np.ndarray, data: bytes):
-    """Byte spans as a NumPy 'S' array (short spans, gathered) or an object array."""
+    """Returns the byte strings data[starts[i]:ends[i]] as one NumPy array.
+
+    Args:
+      array: `data` as uint8 [len(data)].
+      starts, ends: int [n] span bounds.
+      data: the bytes.
+
+    Returns:
+      An 'S' array [n] when every span is at most 32 bytes and holds no NUL byte (an 'S'
+      array drops trailing NULs), else an object array of bytes [n].
+    """
+    n = len(starts)
     widths = ends - starts
-    width = int(widths.max()) if len(widths) else 1
+    width = int(widths.max()) if n else 1
     if width > 32:
         return np.array(
             [data[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)], dtype=object
         )
     width = max(width, 1)
-    index_type = np.int32 if len(array) < 2**31 - 64 else np.int64
-    columns = np.arange(width, dtype=index_type)
-    positions = starts.astype(index_type)[:, None] + columns
-    np.minimum(positions, max(len(array) - 1, 0), out=positions)
-    matrix = array[positions]
-    outside = columns >= widths[:, None]
-    if (matrix[~outside] == 0).any():  # 'S' arrays drop trailing NULs: keep exact bytes
-        return np.array(
-            [data[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)], dtype=object
-        )
-    matrix[outside] = 0
+    matrix = np.zeros((n, width), dtype=np.uint8)
+    last = max(len(array) - 1, 0)
+    for c in range(width):  # one column at a time: few passes over short 1-D arrays
+        column = array[np.minimum(starts + c, last)]
+        inside = widths > c
+        if np.count_nonzero(column[inside] == 0):  # a NUL byte inside a span
+            return np.array(
+                [data[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)],
+                dtype=object,
+            )
+        column[~inside] = 0
+        matrix[:, c] = column
     return matrix.view(f"S{width}").ravel()
 
 
@@ -997,8 +1009,22 @@ def read_graph_arrays(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, 
     line_starts = np.concatenate([[0], newlines + 1])
     line_ends = np.append(newlines, len(array))
     tabs = np.flatnonzero(array == 9)
-    first_tab = np.searchsorted(tabs, line_starts)
-    count = np.searchsorted(tabs, line_ends) - first_tab
+    lines = len(line_starts)
+    # The usual file has the same number of tabs (2 or 1) on every line: check that without
+    # a search (tabs are sorted, so c tabs a line means the c*i-th to c*i+c-1-th lie in line i).
+    uniform = None
+    for per_line in (2, 1):
+        if len(tabs) == per_line * lines:
+            firsts, lasts = tabs[0::per_line], tabs[per_line - 1 :: per_line]
+            if (firsts >= line_starts).all() and (lasts < line_ends).all():
+                uniform = per_line
+            break
+    if uniform is not None:
+        first_tab = np.arange(0, len(tabs), uniform)
+        count = np.full(lines, uniform)
+    else:
+        first_tab = np.searchsorted(tabs, line_starts)
+        count = np.searchsorted(tabs, line_ends) - first_tab
     bad = np.flatnonzero(count < 1)
     if len(bad):
         line = int(bad[0])

@@ -304,7 +304,7 @@ def pack_nbrs(
     if others is not None:
         other_nodes = used[used >= num_seeds]
         sources.append((others, other_nodes, nodes.other_rows[other_nodes - num_seeds]))
-    records = _packed_records(seeds, sources, dst, weights, starts)
+    records = _packed_records(seeds, sources, dst, weights, starts, nodes.num_nodes)
     written = _ex.write_records(output_path, records)
     counts = np.diff(starts)
     histogram = collections.Counter(counts.tolist())
@@ -338,15 +338,17 @@ def pack_nbrs(
 class _Rekeyed:
     """Every used neighbour's map entries re-keyed to `NL_nbr_<i>_<key>`, built in bulk.
 
-    For a node at neighbour index i, `digits(i).join(chunks[width][lo:hi])` is the run of its
-    re-keyed entries, where (lo, hi) = span[node] and width = len(digits(i)). A map entry
-    is `0x0a len (0x0a len key) (0x12 len Feature)`; re-keying rewrites only the two lengths
-    and the key, so each entry is a new head plus `_` plus the original key-and-value bytes.
+    A map entry is `0x0a len (0x0a len key) (0x12 len Feature)`; re-keying rewrites only the
+    two lengths and the key, so each re-keyed entry is a new head (ending in `NL_nbr_`), the
+    index digits and `_`, then the original key-and-value bytes. For a node at neighbour
+    index i, `(digits(i) + b"_").join(chunks[width][lo[node]:hi[node]])` is the run of its
+    re-keyed entries, width = len(digits(i)).
     """
 
-    def __init__(self, sources: list[tuple[_ExampleFile, np.ndarray, np.ndarray]], widths):
-        self.span: dict[int, tuple[int, int]] = {}
-        self.has_weight: set[int] = set()
+    def __init__(self, sources, widths, num_nodes: int):
+        self.lo = np.zeros(num_nodes, dtype=np.int64)
+        self.hi = np.zeros(num_nodes, dtype=np.int64)
+        self.has_weight = np.zeros(num_nodes, dtype=bool)
         self.chunks = {width: [] for width in widths}
         for example_file, nodes, rows in sources:
             ok = example_file.index.ok[rows]
@@ -359,16 +361,15 @@ class _Rekeyed:
                 self._add_pairs(node, list(dict(pairs).items()))
 
     def _add_pairs(self, node: int, pairs: list[tuple[bytes, bytes]]) -> None:
-        if any(key == b"weight" for key, _ in pairs):
-            self.has_weight.add(node)
+        self.has_weight[node] = any(key == b"weight" for key, _ in pairs)
         for width, chunks in self.chunks.items():
-            lo = len(chunks)
+            self.lo[node] = len(chunks)
             previous = b""
             for key, value in pairs:
                 chunks.append(previous + _head(len(key), len(value), width))
-                previous = b"_" + key + value
+                previous = key + value
             chunks.append(previous)
-            self.span[node] = (lo, len(chunks))
+            self.hi[node] = len(chunks)
 
     def _add_scanned(self, example_file: _ExampleFile, nodes: np.ndarray, rows: np.ndarray):
         if not len(rows):
@@ -399,33 +400,36 @@ class _Rekeyed:
             owner, keys = owner[keep], keys[keep]
             key_start, key_end, entry_end = key_start[keep], key_end[keep], entry_end[keep]
             counts = np.bincount(owner, minlength=len(rows))
-        for o in np.unique(owner[keys == b"weight"]).tolist():
-            self.has_weight.add(int(nodes[o]))
-        pieces = [
-            b"_" + data[s:e] for s, e in zip(key_start.tolist(), entry_end.tolist(), strict=True)
-        ]
-        shapes = np.stack([key_end - key_start, entry_end - key_end], axis=1)
-        unique_shapes, shape_of = np.unique(shapes, axis=0, return_inverse=True)
-        shape_of = shape_of.ravel().tolist()
+            total = len(owner)
+        self.has_weight[nodes[np.unique(owner[keys == b"weight"])]] = True
         first_of = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(counts, out=first_of[1:])
-        first_of = first_of.tolist()
-        node_list = nodes.tolist()
+        # Node o's chunks fill slots first_of[o] + o .. first_of[o + 1] + o: one per entry
+        # (the previous entry's key-and-value, then this entry's head), then a last one.
+        entry_slot = np.arange(total) + owner
+        last_slot = first_of[1:] + np.arange(len(rows))
+        is_first = np.zeros(total, dtype=bool)
+        is_first[first_of[:-1][counts > 0]] = True
+        pieces = np.empty(total + 1, dtype=object)
+        pieces[0] = b""
+        pieces[1:] = [
+            data[s:e] for s, e in zip(key_start.tolist(), entry_end.tolist(), strict=True)
+        ]
+        previous = pieces[:-1].copy()
+        previous[is_first] = b""
+        last_piece = np.where(counts > 0, pieces[np.maximum(first_of[1:], 1)], b"")
+        shape = (key_end - key_start) * (1 << 32) + (entry_end - key_end)
+        unique_shapes, shape_of = np.unique(shape, return_inverse=True)
         for width, chunks in self.chunks.items():
-            heads = [_head(int(k), int(v), width) for k, v in unique_shapes]
-            entry_heads = [heads[s] for s in shape_of]
-            # chunk of entry e: the previous entry's piece (within the record) + e's head.
-            joined = [b""] + [p + h for p, h in zip(pieces[:-1], entry_heads[1:], strict=True)]
-            for o, node in enumerate(node_list):
-                lo, hi = first_of[o], first_of[o + 1]
-                start = len(chunks)
-                if hi > lo:
-                    chunks.append(entry_heads[lo])
-                    chunks.extend(joined[lo + 1 : hi])
-                    chunks.append(pieces[hi - 1])
-                else:
-                    chunks.append(b"")
-                self.span[node] = (start, len(chunks))
+            heads = np.empty(len(unique_shapes), dtype=object)
+            heads[:] = [_head(s >> 32, s & 0xFFFFFFFF, width) for s in unique_shapes.tolist()]
+            slots = np.empty(total + len(rows), dtype=object)
+            slots[entry_slot] = previous + heads[shape_of.ravel()]
+            slots[last_slot] = last_piece
+            base = len(chunks)
+            chunks.extend(slots.tolist())
+            self.lo[nodes] = base + first_of[:-1] + np.arange(len(rows))
+            self.hi[nodes] = base + last_slot + 1
 
 
 def _head(key_length: int, value_length: int, width: int) -> bytes:
@@ -435,12 +439,13 @@ def _head(key_length: int, value_length: int, width: int) -> bytes:
     return b"\x0a" + _varint(inner) + b"\x0a" + _varint(new_key_length) + b"NL_nbr_"
 
 
-def _packed_records(seeds: _ExampleFile, rekeyed_sources, dst, weights, starts):
+def _packed_records(seeds: _ExampleFile, rekeyed_sources, dst, weights, starts, num_nodes):
     """Yields each seed's output record: its bytes plus one more `features` field."""
     from tqdm import tqdm
 
     n = len(seeds)
-    max_k = int(np.diff(starts).max()) if n else 0
+    counts = np.diff(starts)
+    max_k = int(counts.max()) if n else 0
     num_entries = []
     for k in range(max_k + 1):
         value = _varint(k)
@@ -451,35 +456,49 @@ def _packed_records(seeds: _ExampleFile, rekeyed_sources, dst, weights, starts):
         _map_entry(b"NL_nbr_%d_weight" % i, b"\x12\x06\x0a\x04" + b"\0\0\0\0")[:-4]
         for i in range(max_k)
     ]
+    separators = [b"%d_" % i for i in range(max_k)]
+    rekeyed = _Rekeyed(rekeyed_sources, {len(s) - 1 for s in separators}, num_nodes)
+    chunks = [rekeyed.chunks[len(s) - 1] for s in separators]
+    position = (np.arange(len(dst)) - np.repeat(starts[:-1], counts)).tolist()
     weight_bytes = weights.astype("<f4").tobytes()
-    digits = [b"%d" % i for i in range(max_k)]
-    rekeyed = _Rekeyed(rekeyed_sources, {len(d) for d in digits})
-    chunks = [rekeyed.chunks[len(d)] for d in digits]
-    span, has_weight = rekeyed.span, rekeyed.has_weight
-    dst_list = dst.tolist()
-    starts = starts.tolist()
+    # A neighbour's own `weight` feature replaces NL_nbr_<i>_weight, as in NSL.
+    own_weight = rekeyed.has_weight[dst].tolist()
+    edge_bytes = [
+        (b"" if own else weight_heads[p] + weight_bytes[4 * e : 4 * e + 4])
+        + separators[p].join(chunks[p][lo:hi])
+        for e, (p, lo, hi, own) in enumerate(
+            zip(
+                position,
+                rekeyed.lo[dst].tolist(),
+                rekeyed.hi[dst].tolist(),
+                own_weight,
+                strict=True,
+            )
+        )
+    ]
+    del rekeyed
     data, offsets = seeds.file.data, seeds.file.offsets.tolist()
     ends = (seeds.file.offsets + seeds.file.lengths).tolist()
+    starts = starts.tolist()
+    counts = counts.tolist()
+    varint = _varint
     progress = tqdm(total=n, desc="pack_nbrs", unit="seed", mininterval=1.0, leave=False)
     try:
-        for seed in range(n):
-            record = data[offsets[seed] : ends[seed]]
-            if b"NL_" in record:
-                _check_not_packed(seeds.path, seed, record)
-            a = starts[seed]
-            k = starts[seed + 1] - a
-            parts = [num_entries[k]]
-            for i in range(k):
-                node = dst_list[a + i]
-                if node not in has_weight:  # a neighbour's own `weight` feature wins, as in NSL
-                    parts.append(weight_heads[i] + weight_bytes[4 * (a + i) : 4 * (a + i) + 4])
-                lo, hi = span[node]
-                parts.append(digits[i].join(chunks[i][lo:hi]))
-            extra = b"".join(parts)
-            yield record + b"\x0a" + _varint(len(extra)) + extra
-            if seed & 4095 == 4095:
-                progress.update(4096)
-        progress.update(n - progress.n)
+        for lo in range(0, n, 4096):
+            hi = min(lo + 4096, n)
+            records = [data[offsets[s] : ends[s]] for s in range(lo, hi)]
+            for s, record in enumerate(records, start=lo):
+                if b"NL_" in record:
+                    _check_not_packed(seeds.path, s, record)
+            extras = [
+                num_entries[counts[s]] + b"".join(edge_bytes[starts[s] : starts[s + 1]])
+                for s in range(lo, hi)
+            ]
+            yield from [
+                record + b"\x0a" + varint(len(extra)) + extra
+                for record, extra in zip(records, extras, strict=True)
+            ]
+            progress.update(hi - lo)
     finally:
         progress.close()
 

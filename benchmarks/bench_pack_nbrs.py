@@ -1,0 +1,170 @@
+"""Side by side: graphnsl's pack_nbrs against NSL 1.4.0's, on the same workload, in one run.
+
+Each side runs in its own subprocess; its peak RSS comes from `os.wait4` for that process.
+Times are those each side measures around the pack_nbrs call (imports excluded, as the NSL
+peer script does), plus whole-process wall time. The outputs are then compared record by
+record as parsed `tf.train.Example`s.
+
+Usage:
+  .venv/bin/python benchmarks/bench_pack_nbrs.py [--work_dir=/tmp/graphnsl_bench_pack]
+      [--nodes=100000 --labeled_fraction=0.2 --degree=10 --dim=64 --max_nbrs=5]
+      [--repeats=3] [--output_json=FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+_OURS = """
+import json, sys, time
+from graphnsl.data.pack_nbrs import pack_nbrs
+d, k = sys.argv[1], int(sys.argv[2])
+t0 = time.perf_counter()
+r = pack_nbrs(f'{d}/labeled.tfr', f'{d}/unlabeled.tfr', f'{d}/graph.tsv',
+              f'{d}/ours_packed.tfr', add_undirected_edges=True, max_nbrs=k)
+dt = time.perf_counter() - t0
+print(json.dumps({'seconds': round(dt, 3), 'records': r['seeds_written'],
+                  'neighbours_packed': r['neighbours_packed'],
+                  'missing_neighbours_skipped': r['missing_neighbours_skipped']}))
+"""
+
+
+def run_measured(command: list[str], env: dict | None = None) -> dict:
+    """Runs a command; returns its last stdout JSON line, wall seconds and its peak RSS (MB).
+
+    The child is reaped with os.wait4, whose rusage is that one process's own.
+    """
+    start = time.perf_counter()
+    with open(os.devnull, "w") as devnull:
+        out_path = f"/tmp/graphnsl_bench_stdout_{os.getpid()}.txt"
+        with open(out_path, "w") as out:
+            process = subprocess.Popen(
+                command,
+                stdout=out,
+                stderr=devnull,
+                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})},
+            )
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    with open(out_path) as out:
+        stdout = out.read()
+    os.unlink(out_path)
+    if process.returncode:
+        raise RuntimeError(f"{command[:3]} failed ({process.returncode}): {stdout[-2000:]}")
+    line = [x for x in stdout.splitlines() if x.startswith("{")][-1]
+    return {
+        **json.loads(line),
+        "wall_seconds": round(wall, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
+    }
+
+
+def compare_outputs(ours: str, theirs: str) -> dict:
+    """Parses both TFRecords and compares them record by record (features equal)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    from graphnsl.data.examples import read_records
+
+    a = list(read_records(ours))
+    b = list(read_records(theirs))
+    mismatched = sum(
+        tf.train.Example.FromString(x) != tf.train.Example.FromString(y)
+        for x, y in zip(a, b, strict=False)
+    )
+    return {"records_ours": len(a), "records_nsl": len(b), "mismatched_records": mismatched}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nsl_python", default="/work/venvs/nsl/bin/python")
+    parser.add_argument("--peers_dir", default="/work/shared/peers")
+    parser.add_argument("--work_dir", default="/tmp/graphnsl_bench_pack")
+    parser.add_argument("--nodes", type=int, default=100000)
+    parser.add_argument("--labeled_fraction", type=float, default=0.2)
+    parser.add_argument("--degree", type=int, default=10)
+    parser.add_argument("--dim", type=int, default=64)
+    parser.add_argument("--max_nbrs", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each side; best kept")
+    parser.add_argument("--output_json", default=None)
+    args = parser.parse_args()
+
+    work = args.work_dir
+    os.makedirs(work, exist_ok=True)
+    if not os.path.exists(f"{work}/graph.tsv"):
+        print(f"Writing the workload to {work} ...", flush=True)
+        subprocess.run(
+            [
+                args.nsl_python,
+                f"{args.peers_dir}/make_pack_workload.py",
+                work,
+                str(args.nodes),
+                str(args.labeled_fraction),
+                str(args.degree),
+                str(args.dim),
+            ],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
+    nsl_command = [args.nsl_python, f"{args.peers_dir}/nsl_pack_nbrs.py", work, str(args.max_nbrs)]
+    ours_command = [sys.executable, "-c", _OURS, work, str(args.max_nbrs)]
+    nsl_runs, our_runs = [], []
+    for repeat in range(args.repeats):  # alternate, so load changes hit both sides
+        nsl_runs.append(run_measured(nsl_command, {"TF_USE_LEGACY_KERAS": "1"}))
+        our_runs.append(run_measured(ours_command))
+        print(f"run {repeat + 1}: nsl {nsl_runs[-1]} | ours {our_runs[-1]}", flush=True)
+    nsl = min(nsl_runs, key=lambda r: r["seconds"])
+    ours = min(our_runs, key=lambda r: r["seconds"])
+    check = compare_outputs(f"{work}/ours_packed.tfr", f"{work}/nsl_packed.tfr")
+    result = {
+        "benchmark": "pack_nbrs",
+        "workload": {
+            "nodes": args.nodes,
+            "labeled_fraction": args.labeled_fraction,
+            "degree": args.degree,
+            "dim": args.dim,
+            "max_nbrs": args.max_nbrs,
+            "add_undirected_edges": True,
+        },
+        "nsl": nsl,
+        "ours": ours,
+        "all_runs": {"nsl": nsl_runs, "ours": our_runs},
+        "speedup_call": round(nsl["seconds"] / ours["seconds"], 1),
+        "speedup_process_wall": round(nsl["wall_seconds"] / ours["wall_seconds"], 1),
+        "peak_rss_ratio": round(ours["peak_rss_mb"] / nsl["peak_rss_mb"], 3),
+        "output_check": check,
+    }
+    print()
+    print(f"{'':28}{'NSL 1.4.0':>12}{'graphnsl':>12}{'ratio':>10}")
+    print(
+        f"{'pack_nbrs call (s, best)':28}{nsl['seconds']:>12.2f}{ours['seconds']:>12.2f}"
+        f"{result['speedup_call']:>9.1f}x"
+    )
+    print(
+        f"{'whole process (s)':28}{nsl['wall_seconds']:>12.2f}{ours['wall_seconds']:>12.2f}"
+        f"{result['speedup_process_wall']:>9.1f}x"
+    )
+    print(
+        f"{'peak RSS (MB)':28}{nsl['peak_rss_mb']:>12.0f}{ours['peak_rss_mb']:>12.0f}"
+        f"{result['peak_rss_ratio']:>10.2f}"
+    )
+    print(
+        f"output: {check['records_ours']} records (NSL {check['records_nsl']}), "
+        f"{check['mismatched_records']} differ when parsed"
+    )
+    if args.output_json:
+        with open(args.output_json, "w") as f:
+            json.dump(result, f, indent=2)
+    ok = check["mismatched_records"] == 0 and check["records_ours"] == check["records_nsl"]
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
