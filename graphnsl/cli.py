@@ -9,6 +9,7 @@ flag names when imported together) and `main(argv)`.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 SUBCOMMANDS = {
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     if name not in SUBCOMMANDS:
         print(f"graphnsl: unknown subcommand {name!r}.\n\n{_usage()}", file=sys.stderr)
         return 2
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
     module = importlib.import_module(SUBCOMMANDS[name][0])
     from absl import app
 

@@ -52,7 +52,9 @@ def _node_examples(dataset: planetoid.PlanetoidDataset, nodes: np.ndarray, with_
         yield example
 
 
-def split_nodes(dataset: planetoid.PlanetoidDataset, split: str, seed: int = 0) -> dict[str, np.ndarray]:
+def split_nodes(
+    dataset: planetoid.PlanetoidDataset, split: str, seed: int = 0
+) -> dict[str, np.ndarray]:
     """Node ids of `train`, `val`, `test` and `unlabeled` (the neighbour pool minus train)."""
     if split == "planetoid":
         return {
@@ -66,7 +68,12 @@ def split_nodes(dataset: planetoid.PlanetoidDataset, split: str, seed: int = 0) 
         order = np.random.default_rng(seed).permutation(labeled)
         cut = int(round(0.8 * len(order)))
         empty = np.zeros(0, np.int64)
-        return {"train": np.sort(order[:cut]), "val": empty, "test": np.sort(order[cut:]), "unlabeled": empty}
+        return {
+            "train": np.sort(order[:cut]),
+            "val": empty,
+            "test": np.sort(order[cut:]),
+            "unlabeled": empty,
+        }
     raise ValueError(f"split={split!r} is not valid; valid values: {', '.join(SPLITS)}.")
 
 
@@ -109,7 +116,9 @@ def prepare_planetoid(
         )
     pool = np.union1d(nodes["train"], nodes["unlabeled"])
     adjacency = dataset.adjacency[pool][:, pool].tocoo()
-    edges = ((str(int(pool[r])), str(int(pool[c])), 1.0) for r, c in zip(adjacency.row, adjacency.col))
+    edges = (
+        (str(int(pool[r])), str(int(pool[c])), 1.0) for r, c in zip(adjacency.row, adjacency.col)
+    )
     examples.write_graph_tsv(out / "graph.tsv", edges)
     with tempfile.TemporaryDirectory(dir=out, prefix=".seeds.") as scratch:
         seeds_path = pathlib.Path(scratch) / "seeds.tfr"
@@ -148,6 +157,7 @@ def prepare_planetoid(
     fd, tmp = tempfile.mkstemp(dir=out, prefix=".dataset_info.")
     with os.fdopen(fd, "w") as handle:
         json.dump(info, handle, indent=2)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, out / "dataset_info.json")
     logger.info("wrote %s to %s: %s", name, out, info)
     return info
@@ -162,7 +172,9 @@ def read_dataset_info(output_dir: str | os.PathLike) -> dict:
     """Reads `dataset_info.json` of a prepared folder."""
     path = pathlib.Path(output_dir) / "dataset_info.json"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: run `graphnsl prepare-planetoid --output_dir={output_dir}` first.")
+        raise FileNotFoundError(
+            f"{path} not found: run `graphnsl prepare-planetoid --output_dir={output_dir}` first."
+        )
     return json.loads(path.read_text())
 
 
@@ -178,9 +190,13 @@ def define_flags() -> None:
 
     flags.DEFINE_enum("dataset", "cora", list(planetoid.NAMES), "Planetoid dataset.")
     flags.DEFINE_integer("max_nbrs", 3, "Neighbours packed per training seed.")
-    flags.DEFINE_enum("split", "planetoid", list(SPLITS), "planetoid (standard) or random80 (NSL tutorial).")
+    flags.DEFINE_enum(
+        "split", "planetoid", list(SPLITS), "planetoid (standard) or random80 (NSL tutorial)."
+    )
     flags.DEFINE_string("output_dir", None, "Folder to write.", required=True)
-    flags.DEFINE_string("data_dir", None, "Folder with ind.<name>.* (default $GRAPHNSL_DATA_DIR/planetoid).")
+    flags.DEFINE_string(
+        "data_dir", None, "Folder with ind.<name>.* (default $GRAPHNSL_DATA_DIR/planetoid)."
+    )
     flags.DEFINE_integer("seed", 0, "Seed of the random80 split.")
     flags.DEFINE_bool("unlabeled_seeds", False, "Also pack non-training nodes as unlabeled seeds.")
 
@@ -193,5 +209,7 @@ def main(argv) -> None:
     absl_logging.set_verbosity(absl_logging.INFO)
     logging.getLogger().setLevel(logging.INFO)
     f = flags.FLAGS
-    info = prepare_planetoid(f.dataset, f.output_dir, f.max_nbrs, f.split, f.data_dir, f.seed, f.unlabeled_seeds)
+    info = prepare_planetoid(
+        f.dataset, f.output_dir, f.max_nbrs, f.split, f.data_dir, f.seed, f.unlabeled_seeds
+    )
     print(json.dumps(info, indent=2))
