@@ -117,7 +117,8 @@ def prepare_planetoid(
     pool = np.union1d(nodes["train"], nodes["unlabeled"])
     adjacency = dataset.adjacency[pool][:, pool].tocoo()
     edges = (
-        (str(int(pool[r])), str(int(pool[c])), 1.0) for r, c in zip(adjacency.row, adjacency.col)
+        (str(int(pool[r])), str(int(pool[c])), 1.0)
+        for r, c in zip(adjacency.row, adjacency.col, strict=True)
     )
     examples.write_graph_tsv(out / "graph.tsv", edges)
     with tempfile.TemporaryDirectory(dir=out, prefix=".seeds.") as scratch:
@@ -202,7 +203,8 @@ def define_flags() -> None:
 
 
 def main(argv) -> None:
-    from absl import flags, logging as absl_logging
+    from absl import flags
+    from absl import logging as absl_logging
 
     if len(argv) > 1:
         raise SystemExit(f"unexpected arguments: {argv[1:]}")
