@@ -143,23 +143,22 @@ class _NodeIndex:
             sorted_keys = node_keys[order]
             self.rank = np.empty(len(node_keys), dtype=np.int64)
             self.rank[order] = np.arange(len(node_keys))
-            self.lookups = []
-            missing_keys = []
-            for g in graph_keys:
-                if len(sorted_keys):
-                    pos = np.minimum(np.searchsorted(sorted_keys, g), len(sorted_keys) - 1)
-                    found = sorted_keys[pos] == g
-                    nodes = np.where(found, order[pos], -1)
-                else:
-                    nodes = np.full(len(g), -1, dtype=np.int64)
-                self.lookups.append(nodes)
-                missing_keys.append(g[nodes < 0])
+            # Look each distinct graph id up once (cheaper than searching every edge end).
+            distinct, inverse = np.unique(np.concatenate(graph_keys), return_inverse=True)
+            if len(sorted_keys):
+                pos = np.minimum(np.searchsorted(sorted_keys, distinct), len(sorted_keys) - 1)
+                found = sorted_keys[pos] == distinct
+                distinct_nodes = np.where(found, order[pos], -1)
+            else:
+                found = np.zeros(len(distinct), dtype=bool)
+                distinct_nodes = np.full(len(distinct), -1, dtype=np.int64)
             # Distinct missing ids get distinct negative numbers -1, -2, ...
-            _, inverse = np.unique(np.concatenate(missing_keys), return_inverse=True)
-            start = 0
-            for nodes, missing in zip(self.lookups, missing_keys, strict=True):
-                nodes[nodes < 0] = -1 - inverse[start : start + len(missing)]
-                start += len(missing)
+            distinct_nodes[~found] = -1 - np.arange(int((~found).sum()))
+            all_nodes = distinct_nodes[inverse.ravel()]
+            bounds = np.cumsum([0] + [len(g) for g in graph_keys])
+            self.lookups = [
+                all_nodes[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+            ]
         else:
             seed_list, other_list = seed_ids.tolist(), other_ids.tolist()
             index = {example_id: i for i, example_id in enumerate(seed_list)}
@@ -190,13 +189,42 @@ class _NodeIndex:
         self.num_nodes = self.num_seeds + len(self.other_rows)
 
 
+_KEY_LIMIT = 1 << 62
+
+
+def _dedupe(src, dst, weight):
+    """Keeps one edge per (src, dst) pair, with its largest weight; sorted by (src, dst)."""
+    if not len(src):
+        return src, dst, weight
+    shift = -min(int(dst.min()), 0)  # missing targets are negative
+    width = int(dst.max()) + shift + 1
+    if (int(src.max()) + 1) * width < _KEY_LIMIT:
+        order = np.argsort(src * width + (dst + shift), kind="stable")
+    else:  # pragma: no cover - more than 2**31 nodes
+        order = np.lexsort((dst, src))
+    src, dst, weight = src[order], dst[order], weight[order]
+    first = np.ones(len(src), dtype=bool)
+    first[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
+    starts = np.flatnonzero(first)
+    return src[starts], dst[starts], np.maximum.reduceat(weight, starts)
+
+
 def _sorted_neighbours(src, dst, weight, rank, num_seeds: int, max_nbrs: int | None):
     """Sorts deduped seed edges (weight desc, id desc) and keeps each seed's top max_nbrs.
 
     Returns (dst, weight, starts): seed s's neighbours are dst[starts[s]:starts[s+1]].
     """
-    order = np.lexsort((-rank[dst], -weight, src))
-    src, dst, weight = src[order], dst[order], weight[order]
+    if len(src):
+        # One sort on (seed, weight rank descending, id rank descending) packed in an int64.
+        distinct, weight_rank = np.unique(weight, return_inverse=True)
+        weight_rank = weight_rank.ravel()
+        u, r = len(distinct), len(rank)
+        if (int(src.max()) + 1) * u * r < _KEY_LIMIT:
+            key = (src * u + (u - 1 - weight_rank)) * r + (r - 1 - rank[dst])
+            order = np.argsort(key)
+        else:  # pragma: no cover - very large graphs
+            order = np.lexsort((-rank[dst], -weight, src))
+        src, dst, weight = src[order], dst[order], weight[order]
     counts = np.bincount(src, minlength=num_seeds)
     starts = np.zeros(num_seeds + 1, dtype=np.int64)
     np.cumsum(counts, out=starts[1:])
@@ -280,12 +308,7 @@ def pack_nbrs(
         weights = np.concatenate([weights, weights])
     seed_edges = (src >= 0) & (src < num_seeds)
     src, dst, weights = src[seed_edges], dst[seed_edges], weights[seed_edges]
-    # Dedupe (largest weight wins), then drop targets without an example.
-    order = np.lexsort((-weights, dst, src))
-    src, dst, weights = src[order], dst[order], weights[order]
-    first = np.ones(len(src), dtype=bool)
-    first[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
-    src, dst, weights = src[first], dst[first], weights[first]
+    src, dst, weights = _dedupe(src, dst, weights)  # a repeated edge keeps its largest weight
     missing = dst < 0
     missing_skipped = int(missing.sum())
     missing_ids = int(len(np.unique(dst[missing])))
