@@ -50,6 +50,8 @@ class IterationRecord:
         their true labels (monitoring only; None when not trained).
       classifier_steps, agreement_steps: training steps taken.
       seconds: wall time of the iteration.
+      new_label_accuracy: share of the self-labeled nodes whose label matches the data's
+        label, where the data has one (monitoring only; None when none could be checked).
     """
 
     iteration: int
@@ -62,6 +64,7 @@ class IterationRecord:
     classifier_steps: int
     agreement_steps: int
     seconds: float
+    new_label_accuracy: float | None = None
 
 
 @dataclasses.dataclass
@@ -609,6 +612,7 @@ def cotrain(
 
         num_labeled = int(labeled.sum())
         num_new = 0
+        new_label_acc = None
         stop = False
         if with_agreement:
             candidates = np.flatnonzero(~labeled & ~is_eval)
@@ -624,6 +628,9 @@ def cotrain(
                 labels[nodes] = new_labels
                 labeled[nodes] = True
                 num_new = int(nodes.size)
+                known = data.labels[nodes] >= 0
+                if known.any():
+                    new_label_acc = float(np.mean(new_labels[known] == data.labels[nodes][known]))
                 progress.update(num_new)
             stop = num_new == 0
 
@@ -638,6 +645,7 @@ def cotrain(
             classifier_steps=cls_steps,
             agreement_steps=agr_steps,
             seconds=time.perf_counter() - iteration_start,
+            new_label_accuracy=new_label_acc,
         )
         records.append(record)
         _log(record, config.verbose)
@@ -654,6 +662,7 @@ def cotrain(
                     "cotrain/agreement_steps": agr_steps,
                     "cotrain/agreement_val_acc": agr_val_acc,
                     "cotrain/agreement_eval_acc": agr_eval_acc,
+                    "cotrain/new_label_acc": new_label_acc,
                 },
             )
         if stop:
@@ -697,7 +706,7 @@ def _log(record: IterationRecord, verbose: bool) -> None:
         f" | agr val {fmt(record.agreement_val_accuracy)} eval {fmt(record.agreement_eval_accuracy)}"
         f" ({record.agreement_steps} steps) | cls val {record.val_accuracy:.4f} "
         f"test {record.test_accuracy:.4f} ({record.classifier_steps} steps) | "
-        f"{record.seconds:.1f}s"
+        f"new labels acc {fmt(record.new_label_accuracy)} | {record.seconds:.1f}s"
     )
     logger.info(line)
     if verbose:
