@@ -137,6 +137,9 @@ def main() -> int:
         "ours": ours,
         "all_runs": {"nsl": nsl_runs, "ours": our_runs},
         "speedup_call": round(nsl["seconds"] / ours["seconds"], 1),
+        "speedup_call_per_run": [
+            round(a["seconds"] / b["seconds"], 1) for a, b in zip(nsl_runs, our_runs, strict=True)
+        ],
         "speedup_process_wall": round(nsl["wall_seconds"] / ours["wall_seconds"], 1),
         "peak_rss_ratio": round(ours["peak_rss_mb"] / nsl["peak_rss_mb"], 3),
         "output_check": check,
@@ -155,6 +158,7 @@ def main() -> int:
         f"{'peak RSS (MB)':28}{nsl['peak_rss_mb']:>12.0f}{ours['peak_rss_mb']:>12.0f}"
         f"{result['peak_rss_ratio']:>10.2f}"
     )
+    print(f"call speedup in each run (side by side): {result['speedup_call_per_run']}")
     print(
         f"output: {check['records_ours']} records (NSL {check['records_nsl']}), "
         f"{check['mismatched_records']} differ when parsed"
