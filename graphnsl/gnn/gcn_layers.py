@@ -18,6 +18,17 @@ import keras
 import tensorflow as tf
 
 
+def _flatten_rows(tensor: tf.Tensor) -> tf.Tensor:
+    """`[N, ...]` -> `[N, prod(...)]`, keeping the width static when it is known."""
+    inner = tensor.shape[1:]
+    if inner.is_fully_defined():
+        width = 1
+        for dim in inner:
+            width *= int(dim)
+        return tf.reshape(tensor, [-1, width])
+    return tf.reshape(tensor, [tf.shape(tensor)[0], -1])
+
+
 @keras.saving.register_keras_serializable(package="graphnsl")
 class FeatureEncoder(keras.layers.Layer):
     """Concatenates the node features dict into one float32 matrix, optionally row-normalized.
@@ -44,7 +55,7 @@ class FeatureEncoder(keras.layers.Layer):
             parts = [inputs[name] for name in names]
         else:
             parts = [inputs]
-        parts = [tf.reshape(tf.cast(p, tf.float32), [tf.shape(p)[0], -1]) for p in parts]
+        parts = [_flatten_rows(tf.cast(p, tf.float32)) for p in parts]
         features = parts[0] if len(parts) == 1 else tf.concat(parts, axis=-1)
         if self.normalize_rows:
             row_sums = tf.reduce_sum(features, axis=-1, keepdims=True)

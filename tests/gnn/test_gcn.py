@@ -153,3 +153,15 @@ def test_save_and_load_round_trip(tmp_path):
     assert isinstance(loaded, GraphConvolutionalNodeClassifier)
     assert loaded.get_config()["normalize_features"] is True
     np.testing.assert_allclose(loaded(graph, training=False), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_feature_encoder_normalizes_rows_and_keeps_a_static_width():
+    from graphnsl.gnn import FeatureEncoder
+
+    inputs = keras.Input(shape=(3,), name="words", dtype="int64")
+    outputs = FeatureEncoder(normalize_rows=True)(inputs)
+    assert outputs.shape[-1] == 3
+    model = keras.Model(inputs, outputs)
+    np.testing.assert_allclose(
+        model(np.array([[1, 1, 2], [0, 0, 0]], np.int64)), [[0.25, 0.25, 0.5], [0, 0, 0]]
+    )
