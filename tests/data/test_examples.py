@@ -288,3 +288,18 @@ def test_framing_layout_is_tfrecord(tmp_path):
     assert struct.unpack("<Q", raw[:8])[0] == 3
     assert raw[12:15] == b"abc"
     assert struct.unpack("<I", raw[15:19])[0] == ex._mask(ex.crc32c(b"abc"))
+
+
+def test_numpy_crc_fallback_reads_and_writes(tmp_path, monkeypatch):
+    # Without google-crc32c the NumPy implementation must frame and verify the same bytes.
+    monkeypatch.setattr(ex, "_google_crc32c", None)
+    path = tmp_path / "n.tfr"
+    records = [b"", b"abc", bytes(range(256)) * 3]
+    ex.write_records(path, records)
+    assert [r.numpy() for r in tf.data.TFRecordDataset(str(path))] == records
+    assert list(ex.read_records(path)) == records
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="record 3 .*data checksum"):
+        list(ex.read_records(path))
