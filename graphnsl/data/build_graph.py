@@ -39,7 +39,7 @@ def _float_list_spans(file: _ex.RecordFile, index: _ex.FeatureIndex, name: bytes
     start = np.zeros(n, dtype=np.int64)
     end = np.zeros(n, dtype=np.int64)
     found = np.zeros(n, dtype=bool)
-    match = np.flatnonzero(_ex._keys_equal(array, index.key_start, index.key_end, name))
+    match = np.flatnonzero(_ex.spans_equal(array, index.key_start, index.key_end, name))
     if not len(match):
         return start, end, found
     records = index.record[match]
@@ -50,10 +50,10 @@ def _float_list_spans(file: _ex.RecordFile, index: _ex.FeatureIndex, name: bytes
     top = len(array) - 1
     # Feature = 0x12 len FloatList; FloatList = 0x0a len packed-floats.
     good = array[np.minimum(value_start, top)] == 0x12
-    size, list_start, g = _ex._np_varint(array, value_start + 1)
+    size, list_start, g = _ex.decode_varints(array, value_start + 1)
     good &= g & (list_start + size == entry_end)
     good &= array[np.minimum(list_start, top)] == 0x0A
-    size, floats_start, g = _ex._np_varint(array, list_start + 1)
+    size, floats_start, g = _ex.decode_varints(array, list_start + 1)
     good &= g & (floats_start + size == entry_end) & (size % 4 == 0)
     start[records] = floats_start
     end[records] = entry_end
@@ -266,7 +266,7 @@ def build_graph(
 
     from tqdm import tqdm
 
-    with _ex._AtomicFile(output_graph_path, "w") as out:
+    with _ex.AtomicOutput(output_graph_path, "w") as out:
         blocks = range(0, n, rows_per_block)
         for lo in tqdm(blocks, desc="build_graph", unit="block", leave=False, mininterval=1.0):
             hi = min(lo + rows_per_block, n)

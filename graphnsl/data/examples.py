@@ -41,6 +41,15 @@ __all__ = [
     "float_list_values",
     "int64_list_values",
     "feature_kind",
+    "crc32c_many",
+    "spans_to_array",
+    "spans_equal",
+    "find_single_bytes_feature",
+    "FeatureIndex",
+    "WireFormatError",
+    "encode_varint",
+    "decode_varints",
+    "AtomicOutput",
 ]
 
 # ---------------------------------------------------------------------------------------
@@ -273,7 +282,7 @@ def _mask_np(crc: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 
 
-def _np_varint(array: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def decode_varints(array: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Decodes varints of at most 4 bytes at positions `pos`; returns (value, next, ok)."""
     last = len(array) - 1
     byte = array[np.minimum(pos, last)].astype(np.int64)
@@ -332,7 +341,7 @@ def index_features(file: RecordFile) -> FeatureIndex:
     ok = lengths >= 2
     if len(array):
         ok &= array[np.minimum(offsets, last)] == 0x0A
-    size, pos, good = _np_varint(array, offsets + 1)
+    size, pos, good = decode_varints(array, offsets + 1)
     ok &= good & (pos + size == ends)
     active = ok & (pos < ends)
     parts = []
@@ -341,15 +350,15 @@ def index_features(file: RecordFile) -> FeatureIndex:
         at = pos[rows]
         end = ends[rows]
         good = array[np.minimum(at, last)] == 0x0A
-        size, entry, g = _np_varint(array, at + 1)
+        size, entry, g = decode_varints(array, at + 1)
         entry_end = entry + size
         good &= g & (entry_end <= end) & (entry < entry_end)
         good &= array[np.minimum(entry, last)] == 0x0A
-        size, key_start, g = _np_varint(array, entry + 1)
+        size, key_start, g = decode_varints(array, entry + 1)
         key_end = key_start + size
         good &= g & (key_end < entry_end)
         good &= array[np.minimum(key_end, last)] == 0x12
-        size, value_start, g = _np_varint(array, key_end + 1)
+        size, value_start, g = decode_varints(array, key_end + 1)
         good &= g & (value_start + size == entry_end)
         ok[rows[~good]] = False
         active[rows[~good]] = False
@@ -372,8 +381,8 @@ def index_features(file: RecordFile) -> FeatureIndex:
     return FeatureIndex(ok, *columns, first)
 
 
-def _keys_equal(array: np.ndarray, starts: np.ndarray, ends: np.ndarray, key: bytes) -> np.ndarray:
-    """bool [m]: whether array[starts[i]:ends[i]] == key."""
+def spans_equal(array: np.ndarray, starts: np.ndarray, ends: np.ndarray, key: bytes) -> np.ndarray:
+    """Returns bool [m]: whether array[starts[i]:ends[i]] == key, for uint8 `array`."""
     same = (ends - starts) == len(key)
     last = len(array) - 1
     for j, byte in enumerate(key):
@@ -399,7 +408,7 @@ def find_single_bytes_feature(file: RecordFile, index: FeatureIndex, name: bytes
     start = np.zeros(n, dtype=np.int64)
     end = np.zeros(n, dtype=np.int64)
     found = np.zeros(n, dtype=bool)
-    match = np.flatnonzero(_keys_equal(array, index.key_start, index.key_end, name))
+    match = np.flatnonzero(spans_equal(array, index.key_start, index.key_end, name))
     if not len(match):
         return start, end, found
     # A repeated key: the last entry wins, as in protobuf parsing; entries are in order.
@@ -411,10 +420,10 @@ def find_single_bytes_feature(file: RecordFile, index: FeatureIndex, name: bytes
     value_start, entry_end = index.value_start[match], index.entry_end[match]
     lastpos = len(array) - 1
     good = array[np.minimum(value_start, lastpos)] == 0x0A
-    size, list_start, g = _np_varint(array, value_start + 1)
+    size, list_start, g = decode_varints(array, value_start + 1)
     good &= g & (list_start + size == entry_end)
     good &= array[np.minimum(list_start, lastpos)] == 0x0A
-    size, id_start, g = _np_varint(array, list_start + 1)
+    size, id_start, g = decode_varints(array, list_start + 1)
     good &= g & (id_start + size == entry_end)
     start[records] = id_start
     end[records] = entry_end
@@ -422,7 +431,7 @@ def find_single_bytes_feature(file: RecordFile, index: FeatureIndex, name: bytes
     return start, end, found
 
 
-class _AtomicFile:
+class AtomicOutput:
     """Opens a temporary file beside `path`; renames it to `path` on success only."""
 
     def __init__(self, path: str | os.PathLike, mode: str = "wb"):
@@ -476,7 +485,7 @@ def write_records(path: str | os.PathLike, records: Iterable[bytes]) -> int:
       The number of records written.
     """
     count = 0
-    with _AtomicFile(path) as file:
+    with AtomicOutput(path) as file:
         batch: list[bytes] = []
         for record in records:
             if not isinstance(record, (bytes, bytearray, memoryview)):
@@ -906,7 +915,7 @@ def write_graph_tsv(
     """
     path = os.fspath(path)
     count = 0
-    with _AtomicFile(path, "w") as file:
+    with AtomicOutput(path, "w") as file:
         lines = []
         for edge in edges:
             count += 1
