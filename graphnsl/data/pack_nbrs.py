@@ -17,8 +17,14 @@ LABELED.tfr UNLABELED.tfr GRAPH.tsv OUTPUT.tfr` (UNLABELED may be '').
 Speed: no TensorFlow and no protobuf objects. Each example stays serialized; the output is
 built on the wire format, where concatenating two serialized messages merges them and a
 `Features` map is a run of `(key, Feature)` entries. A seed's output is its own bytes
-followed by one more `features` field holding the new entries; a neighbour's entries are
-re-keyed by rewriting only their keys, once per neighbour (cached).
+followed by one more `features` field holding the new entries; the entries of every
+neighbour in use are re-keyed in bulk, rewriting only their keys and lengths. The graph is
+parsed, looked up, deduplicated and ranked with NumPy sorts.
+
+Where NSL's result is not what its docs promise, NSL's behaviour is kept: a self-edge makes
+a seed its own neighbour, and a neighbour's own feature named `weight` replaces
+`NL_nbr_<i>_weight`. Errors NSL does not raise: a repeated id within a file, and a seed that
+already has `NL_num_nbrs` or `NL_nbr_<i>_...` features (it was packed already).
 """
 
 from __future__ import annotations
