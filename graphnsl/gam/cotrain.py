@@ -396,7 +396,7 @@ def cotrain(
             return tf.gather(model(model_features, training=training), ids)
         return model(tf.gather(dense_features, ids), training=training)
 
-    @tf.function
+    @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.int64)])
     def agreement_of_pairs(pairs):
         logits = agreement_model(
             (tf.gather(dense_features, pairs[:, 0]), tf.gather(dense_features, pairs[:, 1])),
@@ -488,7 +488,7 @@ def cotrain(
         classifier_step, classifier_val_accuracy, model.weights, config.eval_step_cls
     )
 
-    @tf.function
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int64)])
     def predict_probabilities(ids):
         return tf.nn.softmax(classifier_logits(ids, training=False))
 
@@ -525,7 +525,9 @@ def cotrain(
             agreement_model.weights,
             config.eval_step_agr,
         )
-        agreement_accuracy_fn = tf.function(agreement_accuracy)
+        agreement_accuracy_fn = tf.function(
+            agreement_accuracy, input_signature=[tf.TensorSpec([None, 3], tf.float32)]
+        )
 
     # Pairs of evaluation nodes, for monitoring the agreement model against true labels.
     is_eval = np.zeros(num_nodes, bool)
