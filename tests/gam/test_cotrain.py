@@ -108,3 +108,17 @@ def test_loop_ends_at_max_iterations(classifier, options):
     assert result.best_val_accuracy >= 0.75
     if options.get("always_agree"):
         assert result.agreement_model is None
+
+
+def test_same_seed_repeats_the_run():
+    data = _two_clusters(seed=3)
+    config = gam.CotrainConfig(**FAST, max_num_iter_cotrain=2, num_samples_to_label=6, seed=5)
+    first = gam.cotrain(data, "mlp", config)
+    second = gam.cotrain(data, "mlp", config)
+    assert [r.val_accuracy for r in first.iterations] == [r.val_accuracy for r in second.iterations]
+    assert [r.classifier_steps for r in first.iterations] == [
+        r.classifier_steps for r in second.iterations
+    ]
+    np.testing.assert_array_equal(first.labels, second.labels)
+    for a, b in zip(first.classifier.get_weights(), second.classifier.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
