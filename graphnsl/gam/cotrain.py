@@ -710,6 +710,9 @@ def _log(record: IterationRecord, verbose: bool) -> None:
         f"test {record.test_accuracy:.4f} ({record.classifier_steps} steps) | "
         f"new labels acc {fmt(record.new_label_accuracy)} | {record.seconds:.1f}s"
     )
-    logger.info(line)
+    # One console line per iteration: through tqdm (keeps the progress bar intact) when
+    # verbose, else through logging.
     if verbose:
         tqdm.write(line)
+    else:
+        logger.info(line)
