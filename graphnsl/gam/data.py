@@ -11,9 +11,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    from graphnsl.data.planetoid import PlanetoidDataset
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +96,7 @@ class CotrainData:
         return a.astype(np.float32)
 
 
-def from_planetoid(dataset) -> CotrainData:
+def from_planetoid(dataset: PlanetoidDataset) -> CotrainData:
     """Wraps a `graphnsl.data.planetoid.PlanetoidDataset` (edges: both directions of each link).
 
     Args:
@@ -244,11 +248,9 @@ def from_packed_tfrecords(
         )
     labels_array = np.asarray(labels, np.int64)
     role_array = np.asarray(role)
-    # A node that is only a training seed but labeled inside val/test files keeps val/test role.
     edge_array = np.asarray(edges, np.int64).reshape(-1, 2)
     edge_array = np.unique(np.concatenate([edge_array, edge_array[:, ::-1]]), axis=0)
     classes = int(num_classes) if num_classes is not None else int(labels_array.max()) + 1
-    # Unlabeled nodes keep -1; labels of unlabeled-role nodes are unknown to training anyway.
     return CotrainData(
         features=np.stack(rows).astype(np.float32),
         labels=labels_array,
