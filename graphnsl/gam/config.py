@@ -34,6 +34,14 @@ class CotrainConfig:
       use_graph: pairs are graph edges; False draws pairs among all nodes (the paper's GAM*).
       add_negative_edges_agr: balance the agreement model's batches with random pairs of
         labeled nodes whose labels differ.
+      agr_train_pairs: what the agreement model trains on when `use_graph`: 'edges' (the
+        graph edges joining two labeled nodes, plus random negatives; the reference) or
+        'labeled' (random balanced pairs of labeled nodes, edges or not, as in GAM*: many more
+        pairs, so it learns feature similarity instead of memorizing a few edges).
+      edge_prior_agr: with balanced agreement batches, shift the agreement logit by the log
+        odds of agreement among labeled-labeled edges (Laplace-smoothed), so that the
+        agreement of LU/UU edges is calibrated to the graph's homophily instead of the 50/50
+        prior of the balanced batches (a Bayes prior correction; labeled labels only).
       aggregation_agr: how the agreement model combines the two encodings: 'dist' (squared
         difference), 'concat' or 'product'.
       hidden_agr: hidden sizes of the agreement model's shared encoder.
@@ -68,6 +76,8 @@ class CotrainConfig:
     always_agree: bool = False
     use_graph: bool = True
     add_negative_edges_agr: bool = True
+    agr_train_pairs: str = "edges"
+    edge_prior_agr: bool = False
     aggregation_agr: str = "dist"
     hidden_agr: tuple[int, ...] = (128,)
     hidden_aggregation_agr: tuple[int, ...] = ()
@@ -96,6 +106,10 @@ class CotrainConfig:
         if self.aggregation_agr not in AGGREGATIONS:
             raise ValueError(
                 f"CotrainConfig.aggregation_agr={self.aggregation_agr!r}; valid: {AGGREGATIONS}."
+            )
+        if self.agr_train_pairs not in ("edges", "labeled"):
+            raise ValueError(
+                f"CotrainConfig.agr_train_pairs={self.agr_train_pairs!r}; valid: 'edges', 'labeled'."
             )
         positive = (
             "max_num_iter_cotrain",

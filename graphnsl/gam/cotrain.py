@@ -221,7 +221,7 @@ def _agreement_data(data: CotrainData, labels: np.ndarray, labeled: np.ndarray, 
     as floats. With `add_negative_edges_agr` each batch is half positives, half negatives.
     """
     labeled_nodes = np.flatnonzero(labeled)
-    if config.use_graph:
+    if config.use_graph and config.agr_train_pairs == "edges":
         edges = data.edges[labeled[data.edges[:, 0]] & labeled[data.edges[:, 1]]]
         edges = np.unique(np.sort(edges, axis=1), axis=0)
         order = rng.permutation(len(edges))
@@ -260,6 +260,23 @@ def _agreement_data(data: CotrainData, labels: np.ndarray, labeled: np.ndarray, 
     val_neg = _pairs_with_label_relation(rng, val_nodes, labels, len(val_pos), same=False)
     validation = np.concatenate([_with_targets(val_pos, 1.0), _with_targets(val_neg, 0.0)])
     return _with_targets(pos, 1.0), _with_targets(neg, 0.0), validation
+
+
+def edge_agreement_log_odds(edges: np.ndarray, labels: np.ndarray, labeled: np.ndarray) -> float:
+    """Returns log(p / (1 - p)), p the Laplace-smoothed share of agreeing labeled-labeled edges.
+
+    Args:
+      edges: int `[num_edges, 2]` graph edges (each undirected edge counted once or twice).
+      labels: int `[num_nodes]` training labels (-1 where unlabeled).
+      labeled: bool `[num_nodes]` which nodes carry a training label.
+
+    Returns:
+      The log odds, 0.0 when no edge joins two labeled nodes (p = 1/2).
+    """
+    both = edges[labeled[edges[:, 0]] & labeled[edges[:, 1]]]
+    agree = int(np.sum(labels[both[:, 0]] == labels[both[:, 1]]))
+    p = (agree + 1.0) / (len(both) + 2.0)
+    return float(np.log(p / (1.0 - p)))
 
 
 def _regularization_pools(data: CotrainData, labeled: np.ndarray, config, rng):
@@ -402,9 +419,11 @@ def cotrain(
             (tf.gather(dense_features, pairs[:, 0]), tf.gather(dense_features, pairs[:, 1])),
             training=False,
         )
-        return tf.sigmoid(logits)
+        return logits
 
-    def with_agreement_column(pairs: np.ndarray, trained: bool) -> np.ndarray:
+    def with_agreement_column(
+        pairs: np.ndarray, trained: bool, logit_offset: float = 0.0
+    ) -> np.ndarray:
         """Appends the (fixed) agreement of each pair, so classifier steps only look it up."""
         pairs = pairs.astype(np.int64).reshape(-1, 2)
         if not use_agreement_model:
@@ -416,7 +435,8 @@ def cotrain(
                 agreement_of_pairs(tf.constant(pairs[i : i + 4096])).numpy()
                 for i in range(0, len(pairs), 4096)
             ]
-            agreement = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+            logits = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+            agreement = (1.0 / (1.0 + np.exp(-(logits + logit_offset)))).astype(np.float32)
         return _with_targets(pairs, agreement)
 
     # A group with a zero weight still counts in the mean (as in the reference), but its
@@ -525,9 +545,6 @@ def cotrain(
             agreement_model.weights,
             config.eval_step_agr,
         )
-        agreement_accuracy_fn = tf.function(
-            agreement_accuracy, input_signature=[tf.TensorSpec([None, 3], tf.float32)]
-        )
 
     # Pairs of evaluation nodes, for monitoring the agreement model against true labels.
     is_eval = np.zeros(num_nodes, bool)
@@ -564,6 +581,11 @@ def cotrain(
         labeled_ids.assign(np.flatnonzero(labeled).astype(np.int64))
 
         agr_steps, agr_val_acc, agr_eval_acc = 0, None, None
+        # Logit shift from the balanced training prior to the graph's edge prior.
+        offset = 0.0
+        balanced = config.add_negative_edges_agr or config.agr_train_pairs == "labeled"
+        if config.edge_prior_agr and config.use_graph and balanced:
+            offset = edge_agreement_log_odds(data.edges, labels, labeled)
         agreement_trained = False
         if with_agreement and use_agreement_model:
             positives, negatives, validation = _agreement_data(data, labels, labeled, config, rng)
@@ -587,13 +609,14 @@ def cotrain(
                     validate=len(validation) > 0,
                 )
                 if len(eval_rows):
-                    agr_eval_acc = float(agreement_accuracy_fn(tf.constant(eval_rows)))
+                    predicted = with_agreement_column(eval_edges, True, offset)[:, 2] >= 0.5
+                    agr_eval_acc = float(np.mean(predicted == (eval_rows[:, 2] > 0.5)))
 
         if with_agreement:
             ll, lu, uu = _regularization_pools(data, labeled, config, rng)
             ll_pool.assign(ll.astype(np.int64).reshape(-1, 2))
-            lu_pool.assign(with_agreement_column(lu, agreement_trained))
-            uu_pool.assign(with_agreement_column(uu, agreement_trained))
+            lu_pool.assign(with_agreement_column(lu, agreement_trained, offset))
+            uu_pool.assign(with_agreement_column(uu, agreement_trained, offset))
             reg_on.assign(1.0)
         else:
             reg_on.assign(0.0)

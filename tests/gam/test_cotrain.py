@@ -122,3 +122,22 @@ def test_same_seed_repeats_the_run():
     np.testing.assert_array_equal(first.labels, second.labels)
     for a, b in zip(first.classifier.get_weights(), second.classifier.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_edge_agreement_log_odds_counts_labeled_edges_only():
+    from graphnsl.gam.cotrain import edge_agreement_log_odds
+
+    edges = np.array([[0, 1], [1, 2], [2, 3], [3, 4], [0, 4]])
+    labels = np.array([0, 0, 1, 1, -1])
+    labeled = labels >= 0
+    # Labeled-labeled edges: (0,1) agree, (1,2) differ, (2,3) agree -> p = (2+1)/(3+2).
+    p = 3.0 / 5.0
+    assert edge_agreement_log_odds(edges, labels, labeled) == pytest.approx(np.log(p / (1 - p)))
+    # No labeled-labeled edge: p = 1/2, log odds 0.
+    none = np.array([True, False, False, False, False])
+    assert edge_agreement_log_odds(edges, labels, none) == 0.0
+
+
+def test_config_rejects_unknown_agreement_pairs():
+    with pytest.raises(ValueError, match="agr_train_pairs"):
+        gam.CotrainConfig(agr_train_pairs="all")
