@@ -25,6 +25,18 @@ Modes (`--mode`, comma-separated list allowed):
 Every run: Adam, the Planetoid split (140/500/1000 on Cora), the epoch with the best
 validation accuracy is kept (ties: the later one), test accuracy at that epoch; mean ± std
 over `--seeds` seeds. Features are row-normalized (inside the models).
+
+Measured 2026-11-22 (defaults: max_nbrs 5, multiplier 0.5, jit_compile; 3 seeds; 2 shared
+cores, so the seconds are loose), test accuracy mean ± std:
+
+| dataset  | model            | full          | two_hop       | packed        |
+|----------|------------------|---------------|---------------|---------------|
+| cora     | GCN (CommNet)    | 82.0 ± 0.5 %  | 81.1 ± 0.7 %  | 74.3 ± 0.5 %  |
+| cora     | MLP + graph reg  | 72.9 ± 0.6 %  | 73.0 ± 0.7 %  | 74.0 ± 1.6 %  |
+| citeseer | GCN (CommNet)    | 70.7 ± 1.0 %  | 70.4 ± 0.6 %  | 66.0 ± 0.4 %  |
+
+Kipf & Welling report 81.5 % (Cora) and 70.3 % (Citeseer) for the full-graph GCN. A packed
+sample is a star (neighbours -> centre), so there the two-layer GCN sees one hop only.
 """
 
 from __future__ import annotations
