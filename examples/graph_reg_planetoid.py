@@ -51,6 +51,12 @@ DEFAULTS = {
         "patience": 100,
         "learning_rate": 0.003,
         "batch_size": 256,
+        "layers": 1,
+        "num_neighbors": 0,
+        "transform": "none",
+        "distance": "l2",
+        "early_stopping": True,
+        "sum_classes": False,
     },
     "random80": {
         "max_nbrs": 5,
@@ -62,6 +68,12 @@ DEFAULTS = {
         "patience": 20,
         "learning_rate": 0.01,
         "batch_size": 128,
+        "layers": 1,
+        "num_neighbors": 0,
+        "transform": "none",
+        "distance": "l2",
+        "early_stopping": True,
+        "sum_classes": False,
     },
 }
 
@@ -88,6 +100,22 @@ def define_flags() -> None:
     flags.DEFINE_integer("patience", None, "Early-stopping patience (default: per split).")
     flags.DEFINE_float("learning_rate", None, "Adam learning rate (default: per split).")
     flags.DEFINE_integer("batch_size", None, "Seeds per batch (default: per split).")
+    flags.DEFINE_integer("layers", None, "Hidden layers of the MLP (default: per split).")
+    flags.DEFINE_integer(
+        "num_neighbors", None, "Neighbours read per seed; 0 reads all max_nbrs (default: 0)."
+    )
+    flags.DEFINE_enum(
+        "transform", None, ["none", "softmax"], "Transform of the outputs before the distance."
+    )
+    flags.DEFINE_enum(
+        "distance", None, ["l2", "l1", "kl_divergence", "cosine"], "Graph-term distance."
+    )
+    flags.DEFINE_bool(
+        "early_stopping", None, "Early-stop on validation accuracy (random80: a 10% hold-out)."
+    )
+    flags.DEFINE_bool(
+        "sum_classes", None, "Sum the distance over classes (NSL's sum_over_axis=-1)."
+    )
     flags.DEFINE_bool("verbose", False, "Print Keras progress per epoch.")
 
 
@@ -99,6 +127,10 @@ def _settings() -> dict:
         if value is not None:
             settings[name] = value
     return settings
+
+
+def _num_neighbors(settings: dict) -> int:
+    return settings["num_neighbors"] or settings["max_nbrs"]
 
 
 def load_prepared(work_dir: pathlib.Path, settings: dict, seed: int):
@@ -120,7 +152,7 @@ def load_prepared(work_dir: pathlib.Path, settings: dict, seed: int):
         unlabeled_seeds=FLAGS.split == "planetoid",
     )
     spec = feature_spec(info["num_features"])
-    neighbor_config = GraphNeighborConfig(max_neighbors=settings["max_nbrs"])
+    neighbor_config = GraphNeighborConfig(max_neighbors=_num_neighbors(settings))
 
     def read_all(name: str, config=None):
         dataset = make_dataset(str(work_dir / name), spec, "label", config, batch_size=1 << 20)
@@ -145,18 +177,19 @@ def load_prepared(work_dir: pathlib.Path, settings: dict, seed: int):
 
 
 def build_mlp(num_features: int, num_classes: int, settings: dict, seed: int):
-    """The MLP both models use: words -> Dense(hidden, relu) -> Dense(classes) logits."""
+    """The MLP both models use: words -> [Dense(hidden, relu), Dropout] x layers -> logits."""
     import keras
 
     regularizer = keras.regularizers.l2(settings["l2"]) if settings["l2"] else None
     layers = [keras.Input((num_features,), name="words")]
-    if settings["dropout"]:
-        layers.append(keras.layers.Dropout(settings["dropout"], seed=seed))
-    layers.append(
-        keras.layers.Dense(settings["hidden"], activation="relu", kernel_regularizer=regularizer)
-    )
-    if settings["dropout"]:
-        layers.append(keras.layers.Dropout(settings["dropout"], seed=seed))
+    for _ in range(settings["layers"]):
+        layers.append(
+            keras.layers.Dense(
+                settings["hidden"], activation="relu", kernel_regularizer=regularizer
+            )
+        )
+        if settings["dropout"]:
+            layers.append(keras.layers.Dropout(settings["dropout"], seed=seed))
     layers.append(keras.layers.Dense(num_classes))
     return keras.Sequential(layers, name="mlp")
 
@@ -175,6 +208,9 @@ def train_and_test(info: dict, data: dict, settings: dict, seed: int, regularize
     if "val" in data:
         val_x, val_y = data["val"][0]["words"], data["val"][1]
         train_rows = np.arange(len(labels))
+    elif not settings["early_stopping"]:
+        val_x = val_y = None
+        train_rows = np.arange(len(labels))
     else:  # random80: hold out 10% of the labeled seeds for early stopping
         order = np.random.default_rng(seed).permutation(np.flatnonzero(labels >= 0))
         held = order[: len(order) // 10]
@@ -183,7 +219,11 @@ def train_and_test(info: dict, data: dict, settings: dict, seed: int, regularize
     base = build_mlp(info["num_features"], info["num_classes"], settings, seed)
     if regularized:
         config = make_graph_reg_config(
-            max_neighbors=settings["max_nbrs"], multiplier=settings["multiplier"]
+            max_neighbors=_num_neighbors(settings),
+            multiplier=settings["multiplier"],
+            distance_type=settings["distance"],
+            transform_fn=settings["transform"],
+            sum_over_axis=-1 if settings["sum_classes"] else None,
         )
         model = GraphRegularization(base, config)
         x = {key: value[train_rows] for key, value in features.items()}
@@ -197,9 +237,16 @@ def train_and_test(info: dict, data: dict, settings: dict, seed: int, regularize
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    stop = keras.callbacks.EarlyStopping(
-        "val_accuracy", mode="max", patience=settings["patience"], restore_best_weights=True
-    )
+    callbacks = []
+    if val_x is not None and settings["early_stopping"]:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                "val_accuracy",
+                mode="max",
+                patience=settings["patience"],
+                restore_best_weights=True,
+            )
+        )
     start = time.perf_counter()
     train = (
         tf.data.Dataset.from_tensor_slices((x, y))
@@ -210,8 +257,8 @@ def train_and_test(info: dict, data: dict, settings: dict, seed: int, regularize
     model.fit(
         train,
         epochs=settings["epochs"],
-        validation_data=(val_x, val_y),
-        callbacks=[stop],
+        validation_data=None if val_x is None else (val_x, val_y),
+        callbacks=callbacks,
         verbose=2 if FLAGS.verbose else 0,
     )
     seconds = time.perf_counter() - start
