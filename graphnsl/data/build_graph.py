@@ -314,41 +314,26 @@ def build_graph(
 
 def define_flags() -> None:
     """Defines NSL's build_graph flags."""
-    from absl import flags
+    from graphnsl.data.tool_flags import define_id_feature_flag, define_once
 
-    def define(kind, name, default, text):
-        if name not in flags.FLAGS:
-            getattr(flags, f"DEFINE_{kind}")(name, default, text)
-
-    define(
-        "string",
-        "id_feature_name",
-        "id",
-        "Name of the singleton bytes_list feature in each input Example whose value is the "
-        "Example's ID.",
+    define_id_feature_flag()
+    define_once(
+        "string", "embedding_feature_name", "embedding", "Float feature with each node's embedding."
     )
-    define(
-        "string",
-        "embedding_feature_name",
-        "embedding",
-        "Name of the float_list feature in each input Example whose value is the Example's "
-        "(dense) embedding.",
-    )
-    define(
+    define_once(
         "float",
         "similarity_threshold",
         0.8,
-        "Lower bound on the cosine similarity required for an edge to be created between two "
-        "nodes.",
+        "Smallest cosine similarity for which two nodes are joined by an edge.",
     )
-    define(
+    define_once(
         "integer",
         "lsh_splits",
         0,
         "NSL's LSH splits (validated; graphnsl always computes the exact graph).",
     )
-    define("integer", "lsh_rounds", 2, "NSL's LSH rounds (validated; see --lsh_splits).")
-    define("integer", "random_seed", None, "NSL's LSH seed (unused: the graph is exact).")
+    define_once("integer", "lsh_rounds", 2, "NSL's LSH rounds (validated; see --lsh_splits).")
+    define_once("integer", "random_seed", None, "NSL's LSH seed (unused: the graph is exact).")
 
 
 def main(argv: list[str]) -> None:

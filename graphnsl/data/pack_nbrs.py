@@ -551,26 +551,13 @@ def _check_not_packed(path: str, seed: int, record: bytes) -> None:
 
 def define_flags() -> None:
     """Defines NSL's pack_nbrs flags (`--max_nbrs`, `--add_undirected_edges`, `--id_feature_name`)."""
-    from absl import flags
+    from graphnsl.data.tool_flags import define_id_feature_flag, define_once
 
-    def define(kind, name, default, text):
-        if name not in flags.FLAGS:  # build_graph also defines --id_feature_name
-            getattr(flags, f"DEFINE_{kind}")(name, default, text)
-
-    define(
-        "integer",
-        "max_nbrs",
-        None,
-        "The maximum number of neighbors to merge into each labeled Example.",
+    define_once(
+        "integer", "max_nbrs", None, "Most neighbours packed into each seed (all if unset)."
     )
-    define(
-        "string",
-        "id_feature_name",
-        "id",
-        "Name of the singleton bytes_list feature in each input Example whose value is the "
-        "Example's ID.",
-    )
-    define(
+    define_id_feature_flag()
+    define_once(
         "bool",
         "add_undirected_edges",
         False,

@@ -204,7 +204,9 @@ def locate(name: str, data_dir=None, download: bool = True) -> pathlib.Path:
             _download(name, cache)
             return cache
         except (urllib.error.URLError, OSError, TimeoutError) as error:
-            download_error = f" Downloading from {SOURCE_URL.format(name=name, part='*')} failed: {error}."
+            download_error = (
+                f" Downloading from {SOURCE_URL.format(name=name, part='*')} failed: {error}."
+            )
     first = folders[0]
     raise FileNotFoundError(
         f"Planetoid dataset {name!r} not found: {first} lacks {', '.join(_missing(first, name))}"
@@ -224,7 +226,9 @@ def _read_part(folder: pathlib.Path, name: str, part: str):
             try:
                 ids.append(int(line))
             except ValueError:
-                raise ValueError(f"{path}:{line_number}: expected a node id, got {line!r}.") from None
+                raise ValueError(
+                    f"{path}:{line_number}: expected a node id, got {line!r}."
+                ) from None
         return np.asarray(ids, np.int64)
     try:
         return safe_unpickle(path.read_bytes(), str(path))
