@@ -20,7 +20,7 @@ stopping).
 Measured with the defaults (3 seeds, test accuracy %):
 
     dataset / split        MLP           MLP + graph reg
-    cora / planetoid       53.7 ± 1.0    76.9 ± 0.2
+    cora / planetoid       54.7 ± 0.6    78.5 ± 0.6
     citeseer / planetoid   53.2 ± 0.4    64.9 ± 2.7
     cora / random80        74.9 ± 1.1    76.2 ± 1.4   (per seed: +0.4, +2.0, +1.7)
 """
@@ -91,8 +91,11 @@ DEFAULTS = {
 
 
 # Citeseer's validation accuracy peaks within ~20 epochs, and an epoch costs 2.5x Cora's.
+# Cora: batches of 128 seeds (twice the steps) lift the graph-regularized MLP from 76.9 +- 0.2
+# to 78.5 +- 0.6 (3 seeds).
 DATASET_DEFAULTS = {
-    ("citeseer", "planetoid"): {"epochs": 40, "patience": 40, "learning_rate": 0.01}
+    ("cora", "planetoid"): {"batch_size": 128},
+    ("citeseer", "planetoid"): {"epochs": 40, "patience": 40, "learning_rate": 0.01},
 }
 
 
