@@ -17,7 +17,9 @@ def _example(node: int, x, label=None, neighbors=()):
         feature["label"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))
     for i, (nx, weight) in enumerate(neighbors):
         feature[f"NL_nbr_{i}_x"] = tf.train.Feature(float_list=tf.train.FloatList(value=nx))
-        feature[f"NL_nbr_{i}_weight"] = tf.train.Feature(float_list=tf.train.FloatList(value=[weight]))
+        feature[f"NL_nbr_{i}_weight"] = tf.train.Feature(
+            float_list=tf.train.FloatList(value=[weight])
+        )
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 

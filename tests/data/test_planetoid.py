@@ -28,13 +28,19 @@ def test_cora_standard_split(planetoid_dir):
     for k in (0, 1, 500):
         np.testing.assert_array_equal(cora.features[listed[k]].toarray(), tx[k].toarray())
         assert cora.labels[listed[k]] == ty[k].argmax()
-    assert cora.features[listed[0]].toarray().tolist() != cora.features[listed[1]].toarray().tolist()
+    assert (
+        cora.features[listed[0]].toarray().tolist() != cora.features[listed[1]].toarray().tolist()
+    )
 
 
 def test_citeseer_isolated_test_ids(planetoid_dir):
     citeseer = planetoid.load("citeseer", planetoid_dir)
     assert citeseer.features.shape == (3327, 3703)
-    assert (len(citeseer.train_index), len(citeseer.val_index), len(citeseer.test_index)) == (120, 500, 1000)
+    assert (len(citeseer.train_index), len(citeseer.val_index), len(citeseer.test_index)) == (
+        120,
+        500,
+        1000,
+    )
     isolated = np.flatnonzero(citeseer.labels < 0)
     assert len(isolated) == 15
     assert citeseer.features[isolated].nnz == 0
@@ -50,14 +56,18 @@ def test_refuses_a_crafted_pickle(tmp_path, planetoid_dir):
     for part in planetoid.PARTS:
         shutil.copy(planetoid_dir / f"ind.cora.{part}", tmp_path / f"ind.cora.{part}")
     (tmp_path / "ind.cora.graph").write_bytes(pickle.dumps(Exploit()))
-    with pytest.raises(planetoid.UnsafePickleError, match=r"ind\.cora\.graph.*refusing to load .*system"):
+    with pytest.raises(
+        planetoid.UnsafePickleError, match=r"ind\.cora\.graph.*refusing to load .*system"
+    ):
         planetoid.load("cora", tmp_path)
 
 
 def test_safe_unpickle_admits_numpy_and_scipy():
     matrix = sp.random(4, 5, density=0.5, format="csr", random_state=0)
     array = np.arange(6).reshape(2, 3)
-    np.testing.assert_array_equal(planetoid.safe_unpickle(pickle.dumps(matrix, protocol=2)).toarray(), matrix.toarray())
+    np.testing.assert_array_equal(
+        planetoid.safe_unpickle(pickle.dumps(matrix, protocol=2)).toarray(), matrix.toarray()
+    )
     np.testing.assert_array_equal(planetoid.safe_unpickle(pickle.dumps(array, protocol=2)), array)
 
 
