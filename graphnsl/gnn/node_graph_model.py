@@ -8,31 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from graphnsl.gnn import graph_ops
-
-
-def mask_negative_labels(y, sample_weight):
-    """Gives rows with a negative integer label (an unlabeled seed, -1) sample weight 0.
-
-    The labeled rows get weight `B / num_labeled`, so a loss averaged over the batch is the
-    average over the labeled rows; the negative labels are replaced by 0 so the loss is
-    defined.
-
-    Args:
-      y: labels `[B]`; anything but an integer tensor is returned unchanged.
-      sample_weight: None or float `[B]`.
-
-    Returns:
-      `(y, sample_weight)`.
-    """
-    if not isinstance(y, tf.Tensor) or not y.dtype.is_integer or y.shape.rank != 1:
-        return y, sample_weight
-    labeled = tf.cast(y >= 0, tf.float32)
-    weight = labeled * tf.math.divide_no_nan(
-        tf.cast(tf.shape(y)[0], tf.float32), tf.reduce_sum(labeled)
-    )
-    if sample_weight is not None:
-        weight = weight * tf.reshape(tf.cast(sample_weight, tf.float32), [-1])
-    return tf.maximum(y, tf.zeros_like(y)), weight
+from graphnsl.lib.labels import mask_unlabeled
 
 
 @keras.saving.register_keras_serializable(package="graphnsl")
@@ -77,12 +53,12 @@ class NodeGraphModel(keras.Model):
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        y, sample_weight = mask_negative_labels(y, sample_weight)
+        y, sample_weight = mask_unlabeled(y, sample_weight)
         return super().train_step((x, y, sample_weight))
 
     def test_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        y, sample_weight = mask_negative_labels(y, sample_weight)
+        y, sample_weight = mask_unlabeled(y, sample_weight)
         return super().test_step((x, y, sample_weight))
 
     # Saving: a subclassed model with a dict input is rebuilt on load by calling it once on

@@ -1,5 +1,6 @@
-"""Pure TensorFlow functions (no Keras state): distances and graph utilities."""
+"""Pure TensorFlow functions (no Keras state): distances, label masking."""
 
 from graphnsl.lib.distances import compute_weighted_loss, pairwise_distance_wrapper
+from graphnsl.lib.labels import mask_unlabeled
 
-__all__ = ["compute_weighted_loss", "pairwise_distance_wrapper"]
+__all__ = ["compute_weighted_loss", "mask_unlabeled", "pairwise_distance_wrapper"]

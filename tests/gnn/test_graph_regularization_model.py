@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from graphnsl.configs import make_graph_reg_config
 from graphnsl.gnn import GraphRegularizationModel, NodeGraphModel, pack_neighbors
-from graphnsl.gnn.node_graph_model import mask_negative_labels
+from graphnsl.lib.labels import mask_unlabeled
 
 
 def _node_model():
@@ -95,7 +95,7 @@ def test_jit_fit_and_save_load_round_trip(tmp_path):
 
 
 def test_unlabeled_rows_get_no_supervised_loss():
-    y, weight = mask_negative_labels(tf.constant([2, -1, 0, -1], tf.int64), None)
+    y, weight = mask_unlabeled(tf.constant([2, -1, 0, -1], tf.int64), None)
     np.testing.assert_array_equal(y, [2, 0, 0, 0])
     np.testing.assert_allclose(weight, [2.0, 0.0, 2.0, 0.0])
 
