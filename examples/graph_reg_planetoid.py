@@ -21,7 +21,7 @@ Measured with the defaults (3 seeds, test accuracy %):
 
     dataset / split        MLP           MLP + graph reg
     cora / planetoid       54.7 ± 0.6    78.5 ± 0.6
-    citeseer / planetoid   53.2 ± 0.4    64.9 ± 2.7
+    citeseer / planetoid   50.9 ± 0.6    67.6 ± 1.3
     cora / random80        74.9 ± 1.1    76.2 ± 1.4   (per seed: +0.4, +2.0, +1.7)
 """
 
@@ -90,12 +90,21 @@ DEFAULTS = {
 }
 
 
-# Citeseer's validation accuracy peaks within ~20 epochs, and an epoch costs 2.5x Cora's.
 # Cora: batches of 128 seeds (twice the steps) lift the graph-regularized MLP from 76.9 +- 0.2
 # to 78.5 +- 0.6 (3 seeds).
+# Citeseer: L2 between softmax outputs summed over classes with a strong multiplier (20) and
+# Adam 0.003 for 60 epochs: 67.6 +- 1.3 (3 seeds), against 64.9 +- 2.7 with raw outputs,
+# multiplier 0.5 and Adam 0.01 for 40 epochs (validation accuracy there peaks near epoch 20).
 DATASET_DEFAULTS = {
     ("cora", "planetoid"): {"batch_size": 128},
-    ("citeseer", "planetoid"): {"epochs": 40, "patience": 40, "learning_rate": 0.01},
+    ("citeseer", "planetoid"): {
+        "epochs": 60,
+        "patience": 60,
+        "learning_rate": 0.003,
+        "multiplier": 20.0,
+        "transform": "softmax",
+        "sum_classes": True,
+    },
 }
 
 
