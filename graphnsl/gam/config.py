@@ -25,7 +25,15 @@ class CotrainConfig:
       num_samples_to_label: nodes self-labeled per iteration at most.
       min_confidence_new_label: a node is self-labeled only if its top probability exceeds this.
       keep_label_proportions: self-label `int(p_c * num_samples_to_label)` nodes of class c,
-        p_c the class's share among the original training labels.
+        p_c the class's share given by `label_proportions_from`.
+      label_proportions_from: where the shares p_c come from: 'train' (the original training
+        labels, fixed; the reference) or 'predicted' (the classifier's argmax predictions over
+        the current self-labeling candidates, recomputed each iteration: no labels used, and
+        the quotas follow the classes that remain in the pool).
+      recheck_self_labels: before each self-labeling step, drop the earlier self-labels that
+        the classifier just trained no longer predicts (argmax differs, or top probability not
+        above `min_confidence_new_label`); the dropped nodes are candidates again. Original
+        training labels are never dropped.
       reg_weight_ll, reg_weight_lu, reg_weight_uu: weights of the agreement term over
         labeled-labeled, labeled-unlabeled and unlabeled-unlabeled pairs.
       num_pairs_reg: pairs of each kind (LL, LU, UU) sampled per classifier step.
@@ -68,6 +76,8 @@ class CotrainConfig:
     num_samples_to_label: int = 200
     min_confidence_new_label: float = 0.4
     keep_label_proportions: bool = True
+    label_proportions_from: str = "train"
+    recheck_self_labels: bool = False
     reg_weight_ll: float = 0.0
     reg_weight_lu: float = 0.1
     reg_weight_uu: float = 0.05
@@ -110,6 +120,11 @@ class CotrainConfig:
         if self.agr_train_pairs not in ("edges", "labeled"):
             raise ValueError(
                 f"CotrainConfig.agr_train_pairs={self.agr_train_pairs!r}; valid: 'edges', 'labeled'."
+            )
+        if self.label_proportions_from not in ("train", "predicted"):
+            raise ValueError(
+                f"CotrainConfig.label_proportions_from={self.label_proportions_from!r}; valid: "
+                "'train', 'predicted'."
             )
         positive = (
             "max_num_iter_cotrain",

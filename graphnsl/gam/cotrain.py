@@ -27,7 +27,12 @@ from graphnsl.gam.classifiers import GCN, mlp_classifier
 from graphnsl.gam.config import CotrainConfig
 from graphnsl.gam.data import CotrainData
 from graphnsl.gam.losses import agreement_regularization
-from graphnsl.gam.self_labeling import label_proportions, select_samples_to_label
+from graphnsl.gam.self_labeling import (
+    label_proportions,
+    predicted_proportions,
+    select_samples_to_label,
+    self_labels_to_keep,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +57,10 @@ class IterationRecord:
       seconds: wall time of the iteration.
       new_label_accuracy: share of the self-labeled nodes whose label matches the data's
         label, where the data has one (monitoring only; None when none could be checked).
+      num_dropped_labels: earlier self-labels dropped at the end of the iteration
+        (`recheck_self_labels`), before the new ones were chosen.
+      self_label_accuracy: share of all self-labels held after the iteration that match the
+        data's label (monitoring only; None when none could be checked).
     """
 
     iteration: int
@@ -65,6 +74,8 @@ class IterationRecord:
     agreement_steps: int
     seconds: float
     new_label_accuracy: float | None = None
+    num_dropped_labels: int = 0
+    self_label_accuracy: float | None = None
 
 
 @dataclasses.dataclass
@@ -559,6 +570,7 @@ def cotrain(
     labels[data.train_index] = data.labels[data.train_index]
     labeled = np.zeros(num_nodes, bool)
     labeled[data.train_index] = True
+    is_original = labeled.copy()
     proportions = (
         label_proportions(data.labels[data.train_index], num_classes)
         if config.keep_label_proportions
@@ -636,13 +648,26 @@ def cotrain(
             best_weights = model.get_weights()
 
         num_labeled = int(labeled.sum())
-        num_new = 0
+        num_new = num_dropped = 0
         new_label_acc = None
         stop = False
         if with_agreement:
+            self_labeled = np.flatnonzero(labeled & ~is_original)
+            if config.recheck_self_labels and self_labeled.size:
+                current = predict_probabilities(tf.constant(self_labeled)).numpy()
+                keep = self_labels_to_keep(
+                    current, labels[self_labeled], config.min_confidence_new_label
+                )
+                dropped = self_labeled[~keep]
+                labels[dropped] = -1
+                labeled[dropped] = False
+                num_dropped = int(dropped.size)
+                progress.update(-num_dropped)
             candidates = np.flatnonzero(~labeled & ~is_eval)
             if candidates.size:
                 probabilities = predict_probabilities(tf.constant(candidates)).numpy()
+                if config.keep_label_proportions and config.label_proportions_from == "predicted":
+                    proportions = predicted_proportions(probabilities, num_classes)
                 nodes, new_labels = select_samples_to_label(
                     probabilities,
                     candidates,
@@ -657,7 +682,11 @@ def cotrain(
                 if known.any():
                     new_label_acc = float(np.mean(new_labels[known] == data.labels[nodes][known]))
                 progress.update(num_new)
-            stop = num_new == 0
+            # Dropping labels alone changes the labeled set; stop only when nothing changed.
+            stop = num_new == 0 and num_dropped == 0
+        held = np.flatnonzero(labeled & ~is_original)
+        held = held[data.labels[held] >= 0]
+        self_label_acc = float(np.mean(labels[held] == data.labels[held])) if held.size else None
 
         record = IterationRecord(
             iteration=iteration,
@@ -671,6 +700,8 @@ def cotrain(
             agreement_steps=agr_steps,
             seconds=time.perf_counter() - iteration_start,
             new_label_accuracy=new_label_acc,
+            num_dropped_labels=num_dropped,
+            self_label_accuracy=self_label_acc,
         )
         records.append(record)
         _log(record, config.verbose)
@@ -688,6 +719,8 @@ def cotrain(
                     "cotrain/agreement_val_acc": agr_val_acc,
                     "cotrain/agreement_eval_acc": agr_eval_acc,
                     "cotrain/new_label_acc": new_label_acc,
+                    "cotrain/num_dropped_labels": num_dropped,
+                    "cotrain/self_label_acc": self_label_acc,
                 },
             )
         if stop:
@@ -731,7 +764,8 @@ def _log(record: IterationRecord, verbose: bool) -> None:
         f" | agr val {fmt(record.agreement_val_accuracy)} eval {fmt(record.agreement_eval_accuracy)}"
         f" ({record.agreement_steps} steps) | cls val {record.val_accuracy:.4f} "
         f"test {record.test_accuracy:.4f} ({record.classifier_steps} steps) | "
-        f"new labels acc {fmt(record.new_label_accuracy)} | {record.seconds:.1f}s"
+        f"new labels acc {fmt(record.new_label_accuracy)} all {fmt(record.self_label_accuracy)}"
+        f" (-{record.num_dropped_labels}) | {record.seconds:.1f}s"
     )
     # One console line per iteration: through tqdm (keeps the progress bar intact) when
     # verbose, else through logging.

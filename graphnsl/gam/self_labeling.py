@@ -11,6 +11,49 @@ def label_proportions(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return counts / max(int(counts.sum()), 1)
 
 
+def predicted_proportions(probabilities: np.ndarray, num_classes: int) -> np.ndarray:
+    """Returns each class's share among the argmax predictions, float `[num_classes]`.
+
+    Args:
+      probabilities: float `[n, num_classes]` class probabilities (or logits).
+      num_classes: number of classes.
+    """
+    probabilities = np.asarray(probabilities)
+    if probabilities.ndim != 2 or probabilities.shape[1] != num_classes:
+        raise ValueError(
+            f"probabilities has shape {probabilities.shape}; expected [n, {num_classes}]."
+        )
+    return label_proportions(probabilities.argmax(axis=-1), num_classes)
+
+
+def self_labels_to_keep(
+    probabilities: np.ndarray, labels: np.ndarray, min_confidence: float = 0.0
+) -> np.ndarray:
+    """Says which self-labels the classifier still stands by.
+
+    A self-label is kept when the current prediction's argmax equals it and the top
+    probability is strictly above `min_confidence` (the rule that selected it).
+
+    Args:
+      probabilities: float `[n, num_classes]` current predictions for the self-labeled nodes.
+      labels: int `[n]` their self-labels.
+      min_confidence: confidence threshold.
+
+    Returns:
+      bool `[n]`, True where the label is kept.
+    """
+    probabilities = np.asarray(probabilities)
+    labels = np.asarray(labels, np.int64)
+    if probabilities.shape[0] != labels.shape[0]:
+        raise ValueError(
+            f"probabilities has {probabilities.shape[0]} rows but labels has {labels.shape[0]}."
+        )
+    if probabilities.shape[0] == 0:
+        return np.zeros((0,), bool)
+    agree = probabilities.argmax(axis=-1) == labels
+    return agree & (probabilities.max(axis=-1) > min_confidence)
+
+
 def select_samples_to_label(
     probabilities: np.ndarray,
     candidates: np.ndarray,

@@ -1,5 +1,6 @@
 """The co-training loop on a tiny two-cluster graph: it learns, self-labels and ends."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -141,3 +142,129 @@ def test_edge_agreement_log_odds_counts_labeled_edges_only():
 def test_config_rejects_unknown_agreement_pairs():
     with pytest.raises(ValueError, match="agr_train_pairs"):
         gam.CotrainConfig(agr_train_pairs="all")
+
+
+class _ScheduledPredictions(keras.Model):
+    """Full-graph classifier whose logits are a fixed table chosen by its build order.
+
+    The k-th instance built (k = 0 the loop's own model, k = i + 1 the fresh weights of
+    iteration i) predicts `log(tables[min(k, last)])`; the table is a non-trainable weight, so
+    the loop's weight copy carries it. A zero-effect trainable scalar keeps the optimizer busy.
+    """
+
+    full_graph = True
+
+    def __init__(self, table):
+        super().__init__(name="scheduled")
+        self.table = self.add_weight(
+            shape=table.shape, initializer="zeros", trainable=False, name="table"
+        )
+        self.table.assign(np.log(table).astype(np.float32))
+        self.scale = self.add_weight(shape=(), initializer="zeros", name="scale")
+
+    def call(self, features, training=False):
+        return self.table + 0.0 * self.scale * tf.reduce_sum(features)
+
+
+def _scheduled(tables):
+    built = []
+
+    def factory():
+        model = _ScheduledPredictions(tables[min(len(built), len(tables) - 1)])
+        built.append(model)
+        return model
+
+    return factory
+
+
+def _table(num_nodes, class_of, confidence):
+    table = np.full((num_nodes, 2), 0.5, np.float32)
+    for node in range(num_nodes):
+        c, p = class_of(node), confidence(node)
+        table[node, c], table[node, 1 - c] = p, 1.0 - p
+    return table
+
+
+SCHEDULED = dict(FAST, always_agree=True, min_num_iter_cls=5, max_num_iter_cls=5)
+
+
+@pytest.mark.parametrize("recheck", [False, True])
+def test_recheck_drops_self_labels_the_classifier_no_longer_predicts(recheck):
+    data = _two_clusters()
+    n = data.num_nodes
+    candidates = np.setdiff1d(
+        np.arange(n), np.concatenate([data.train_index, data.val_index, data.test_index])
+    )
+    true = data.labels
+    # Iteration 1: every node predicted class 0 at 0.9 -> all 20 candidates labeled 0.
+    # Iteration 2: class-1 nodes predicted 1 at 0.9; class-0 nodes predicted 0 at only 0.55.
+    first = _table(n, lambda i: 0, lambda i: 0.9)
+    second = _table(n, lambda i: int(true[i]), lambda i: 0.9 if true[i] == 1 else 0.55)
+    config = gam.CotrainConfig(
+        **SCHEDULED,
+        max_num_iter_cotrain=3,
+        num_samples_to_label=100,
+        min_confidence_new_label=0.6,
+        keep_label_proportions=False,
+        recheck_self_labels=recheck,
+    )
+    tables = [first, first, first, second]  # loop model, iterations 0, 1, 2
+    result = gam.cotrain(data, _scheduled(tables), config)
+    records = result.iterations
+    assert [r.num_new_labels for r in records[:2]] == [0, 20]
+    np.testing.assert_array_equal(result.labels[data.train_index], true[data.train_index])
+    ones = candidates[true[candidates] == 1]
+    zeros = candidates[true[candidates] == 0]
+    if recheck:
+        # All 20 dropped (10 disagree, 10 at 0.55 <= 0.6); the class-1 ones come back as 1.
+        assert records[2].num_dropped_labels == 20
+        assert records[2].num_new_labels == len(ones)
+        assert (result.labels[ones] == 1).all() and (result.labels[zeros] == -1).all()
+        assert records[2].self_label_accuracy == 1.0
+    else:
+        assert records[2].num_dropped_labels == 0 and records[2].num_new_labels == 0
+        assert (result.labels[candidates] == 0).all()
+        assert records[2].self_label_accuracy == pytest.approx(len(zeros) / 20)
+
+
+@pytest.mark.parametrize("source", ["train", "predicted"])
+def test_label_quotas_from_training_labels_or_predictions(source):
+    data = _two_clusters()
+    n = data.num_nodes
+    candidates = np.setdiff1d(
+        np.arange(n), np.concatenate([data.train_index, data.val_index, data.test_index])
+    )
+    # Candidates: the first 15 predicted class 0, the last 5 class 1 (shares 3/4, 1/4);
+    # confidences all distinct so the ranking is fixed.
+    rank = {node: k for k, node in enumerate(candidates)}
+    table = _table(
+        n,
+        lambda i: 0 if rank.get(i, 0) < 15 else 1,
+        lambda i: 0.95 - 0.01 * rank.get(i, 0),
+    )
+    config = gam.CotrainConfig(
+        **SCHEDULED,
+        max_num_iter_cotrain=2,
+        num_samples_to_label=8,
+        label_proportions_from=source,
+    )
+    result = gam.cotrain(data, _scheduled([table]), config)
+    new = candidates[result.labels[candidates] >= 0]
+    train_share = np.mean(data.labels[data.train_index] == 0)
+    expected_zeros = int(0.75 * 8) if source == "predicted" else int(train_share * 8)
+    # Training labels are 3 of class 1, 1 of class 0: quotas 2 and 6, but only 5 candidates
+    # are predicted 1. Predicted shares give quotas 6 and 2.
+    expected_ones = int(0.25 * 8) if source == "predicted" else min(int((1 - train_share) * 8), 5)
+    assert (expected_zeros, expected_ones) == ((6, 2) if source == "predicted" else (2, 5))
+    assert (result.labels[new] == 0).sum() == expected_zeros
+    assert (result.labels[new] == 1).sum() == expected_ones
+    # Most confident of each class: candidates 0.. of class 0, 15.. of class 1.
+    np.testing.assert_array_equal(
+        np.sort(new),
+        np.sort(np.concatenate([candidates[:expected_zeros], candidates[15 : 15 + expected_ones]])),
+    )
+
+
+def test_config_rejects_unknown_label_proportions_source():
+    with pytest.raises(ValueError, match="label_proportions_from"):
+        gam.CotrainConfig(label_proportions_from="val")

@@ -68,3 +68,33 @@ def test_empty_and_mismatched_inputs():
     assert nodes.size == 0 and labels.size == 0
     with pytest.raises(ValueError, match="candidates"):
         select_samples_to_label(np.zeros((2, 3)), np.zeros(3, np.int64), 5)
+
+
+def test_predicted_proportions_are_argmax_shares():
+    from graphnsl.gam.self_labeling import predicted_proportions
+
+    probabilities = np.array(
+        [[0.5, 0.2, 0.3], [0.1, 0.3, 0.6], [0.2, 0.2, 0.6], [0.3, 0.4, 0.3]], np.float32
+    )
+    np.testing.assert_allclose(predicted_proportions(probabilities, 3), [0.25, 0.25, 0.5])
+    with pytest.raises(ValueError, match="probabilities"):
+        predicted_proportions(probabilities, 4)
+
+
+def test_self_labels_to_keep_needs_same_argmax_above_threshold():
+    from graphnsl.gam.self_labeling import self_labels_to_keep
+
+    probabilities = np.array([[0.7, 0.3], [0.45, 0.55], [0.35, 0.65], [0.6, 0.4]], np.float32)
+    labels = np.array([0, 0, 1, 0])
+    # Row 1 changed its mind; row 3 sits exactly at 0.6, not strictly above.
+    np.testing.assert_array_equal(
+        self_labels_to_keep(probabilities, labels, 0.6), [True, False, True, False]
+    )
+    np.testing.assert_array_equal(
+        self_labels_to_keep(probabilities, labels, 0.68), [True, False, False, False]
+    )
+    np.testing.assert_array_equal(
+        self_labels_to_keep(probabilities, labels), [True, False, True, True]
+    )
+    with pytest.raises(ValueError, match="labels"):
+        self_labels_to_keep(probabilities, labels[:2])
