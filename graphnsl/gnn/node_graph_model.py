@@ -8,11 +8,11 @@ import numpy as np
 import tensorflow as tf
 
 from graphnsl.gnn import graph_ops
-from graphnsl.lib.labels import mask_unlabeled
+from graphnsl.lib.labels import MaskUnlabeledSteps
 
 
 @keras.saving.register_keras_serializable(package="graphnsl")
-class NodeGraphModel(keras.Model):
+class NodeGraphModel(MaskUnlabeledSteps, keras.Model):
     """A Keras model over a batch of graphs that returns the outputs of each sample's centre.
 
     `call(inputs)` turns the batch dict into a `graph_nets.graphs.GraphsTuple` whose `nodes`
@@ -50,16 +50,6 @@ class NodeGraphModel(keras.Model):
         else:
             centers = graph_ops.last_node_of_each_graph(graph.n_node)
         return tf.nest.map_structure(lambda nodes: tf.gather(nodes, centers), graph.nodes)
-
-    def train_step(self, data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        y, sample_weight = mask_unlabeled(y, sample_weight)
-        return super().train_step((x, y, sample_weight))
-
-    def test_step(self, data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        y, sample_weight = mask_unlabeled(y, sample_weight)
-        return super().test_step((x, y, sample_weight))
 
     # Saving: a subclassed model with a dict input is rebuilt on load by calling it once on
     # a one-node graph with the recorded feature shapes and dtypes.

@@ -8,7 +8,7 @@ import tensorflow as tf
 from graphnsl.configs import GraphRegConfig
 from graphnsl.graph_reg.neighbor_features import NeighborFeatures, sample_features_only
 from graphnsl.graph_reg.pairwise_distance import PairwiseDistance
-from graphnsl.lib.labels import mask_unlabeled
+from graphnsl.lib.labels import MaskUnlabeledSteps
 
 
 def _single_input_name(model: keras.Model) -> bool:
@@ -21,7 +21,7 @@ def _single_input_name(model: keras.Model) -> bool:
 
 
 @keras.saving.register_keras_serializable(package="graphnsl")
-class GraphRegularization(keras.Model):
+class GraphRegularization(MaskUnlabeledSteps, keras.Model):
     """Wraps a Keras model so that training adds a graph regularization term to its loss.
 
     In training (`fit`, or a call with `training=True`) the inputs are a packed batch: a dict
@@ -154,16 +154,6 @@ class GraphRegularization(keras.Model):
         self.graph_loss_tracker.update_state(graph_loss)
         self.scaled_graph_loss_tracker.update_state(scaled_graph_loss)
         return sample_outputs
-
-    def train_step(self, data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        y, sample_weight = mask_unlabeled(y, sample_weight)
-        return super().train_step((x, y, sample_weight))
-
-    def test_step(self, data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        y, sample_weight = mask_unlabeled(y, sample_weight)
-        return super().test_step((x, y, sample_weight))
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import tensorflow as tf
 
 
@@ -34,3 +35,22 @@ def mask_unlabeled(y, sample_weight):
         extra = sample_weight.shape.rank - 1 if sample_weight.shape.rank else 0
         weight = tf.reshape(weight, [-1] + [1] * extra) * sample_weight
     return y, weight
+
+
+def _masked(data):
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    y, sample_weight = mask_unlabeled(y, sample_weight)
+    return x, y, sample_weight
+
+
+class MaskUnlabeledSteps:
+    """Mixin for a `keras.Model`: `fit` and `evaluate` apply `mask_unlabeled` to each batch.
+
+    Put it before `keras.Model` in the bases; the steps are Keras' own after the masking.
+    """
+
+    def train_step(self, data):
+        return super().train_step(_masked(data))
+
+    def test_step(self, data):
+        return super().test_step(_masked(data))
