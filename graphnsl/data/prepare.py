@@ -12,8 +12,8 @@ id), `words` (int64[num_features], 0/1) and, for labeled nodes, `label` (int64).
 
 Splits: `planetoid` is the standard split (140/500/1000 on Cora): neighbours may be any node,
 never with its label. `random80` is NSL's Cora tutorial: a seeded random 80% of all nodes
-train, the rest test, and test nodes are held out entirely (the neighbour pool is the training
-nodes, so `unlabeled_examples.tfr` holds no record).
+train and the rest test; as in the tutorial's preprocessing, test nodes may be packed as
+neighbours without their labels (transductive: `unlabeled_examples.tfr` holds the test nodes).
 With `unlabeled_seeds=True` every non-training node of the pool is also packed as a seed
 without a label, so its edges regularize too (Neural Graph Machines).
 """
@@ -67,12 +67,12 @@ def split_nodes(
         labeled = np.flatnonzero(dataset.labels >= 0)
         order = np.random.default_rng(seed).permutation(labeled)
         cut = int(round(0.8 * len(order)))
-        empty = np.zeros(0, np.int64)
+        test = np.sort(order[cut:])
         return {
             "train": np.sort(order[:cut]),
-            "val": empty,
-            "test": np.sort(order[cut:]),
-            "unlabeled": empty,
+            "val": np.zeros(0, np.int64),
+            "test": test,
+            "unlabeled": test,
         }
     raise ValueError(f"split={split!r} is not valid; valid values: {', '.join(SPLITS)}.")
 

@@ -61,10 +61,22 @@ def test_random80_and_unlabeled_seeds(tmp_path, planetoid_dir):
     info = prepare_planetoid(
         "cora", tmp_path, max_nbrs=2, split="random80", data_dir=planetoid_dir, seed=3
     )
-    assert (info["train"], info["val"], info["test"], info["unlabeled"]) == (2166, 0, 542, 0)
-    train_ids = {_id(e) for e in _records(tmp_path / "train_merged_examples.tfr")}
+    assert (info["train"], info["val"], info["test"], info["unlabeled"]) == (2166, 0, 542, 542)
+    packed = _records(tmp_path / "train_merged_examples.tfr")
+    train_ids = {_id(e) for e in packed}
     test_ids = {_id(e) for e in _records(tmp_path / "test_examples.tfr")}
     assert not train_ids & test_ids and len(train_ids | test_ids) == 2708
+    # Test nodes are the unlabeled neighbour pool (the tutorial's transductive packing).
+    unlabeled = _records(tmp_path / "unlabeled_examples.tfr")
+    assert {_id(e) for e in unlabeled} == test_ids
+    assert not any("label" in e.features.feature for e in unlabeled)
+    test_nbrs = [
+        (e, i)
+        for e in packed
+        for i in range(2)
+        if f"NL_nbr_{i}_id" in e.features.feature and _id(e, f"NL_nbr_{i}_id") in test_ids
+    ]
+    assert test_nbrs and not any(f"NL_nbr_{i}_label" in e.features.feature for e, i in test_nbrs)
     again = prepare_planetoid(
         "cora", tmp_path / "again", max_nbrs=2, split="random80", data_dir=planetoid_dir, seed=3
     )
