@@ -20,7 +20,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_pack_nbrs import run_measured  # noqa: E402
+from peers import run_measured  # noqa: E402
 
 _OURS = """
 import json, sys, time

@@ -16,12 +16,14 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import subprocess
 import sys
 import tempfile
 import time
 
 from absl import app, flags
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peers import make_pack_workload, run_measured  # noqa: E402
 
 FLAGS = flags.FLAGS
 
@@ -46,33 +48,19 @@ def define_flags() -> None:
     flags.DEFINE_string("output_json", None, "Write the results here as JSON.")
 
 
-def _run_json(command: list[str], env: dict | None = None) -> dict:
-    result = subprocess.run(command, capture_output=True, text=True, env=env)
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    if result.returncode != 0 or not lines:
-        raise RuntimeError(
-            f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr[-3000:]}"
-        )
-    return json.loads(lines[-1])
-
-
 def make_packed_file(work_dir: pathlib.Path) -> tuple[pathlib.Path, str]:
     """Writes the workload and packs it; returns the packed file and who packed it."""
     packed = work_dir / "packed.tfr"
     if packed.exists():
         return packed, "existing file"
-    subprocess.run(
-        [
-            sys.executable,
-            f"{FLAGS.peers_dir}/make_pack_workload.py",
-            str(work_dir),
-            str(FLAGS.nodes),
-            str(FLAGS.labeled_fraction),
-            str(FLAGS.degree),
-            str(FLAGS.dim),
-        ],
-        check=True,
-        capture_output=True,
+    make_pack_workload(
+        sys.executable,
+        FLAGS.peers_dir,
+        work_dir,
+        FLAGS.nodes,
+        FLAGS.labeled_fraction,
+        FLAGS.degree,
+        FLAGS.dim,
     )
     try:
         from graphnsl.data.pack_nbrs import pack_nbrs
@@ -88,15 +76,14 @@ def make_packed_file(work_dir: pathlib.Path) -> tuple[pathlib.Path, str]:
             max_nbrs=FLAGS.max_nbrs,
         )
         return packed, "graphnsl pack_nbrs"
-    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
-    _run_json(
+    run_measured(
         [
             FLAGS.nsl_python,
             f"{FLAGS.peers_dir}/nsl_pack_nbrs.py",
             str(work_dir),
             str(FLAGS.max_nbrs),
         ],
-        env,
+        {"TF_USE_LEGACY_KERAS": "1"},
     )
     os.replace(work_dir / "nsl_packed.tfr", packed)
     return packed, "NSL pack_nbrs"
@@ -165,8 +152,7 @@ def main(argv) -> None:
         work_dir.mkdir(parents=True, exist_ok=True)
         packed, packer = make_packed_file(work_dir)
         print(f"packed file: {packed} ({packer})", flush=True)
-        env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
-        peer = _run_json(
+        peer = run_measured(
             [
                 FLAGS.nsl_python,
                 f"{FLAGS.peers_dir}/nsl_graph_reg_train.py",
@@ -175,7 +161,7 @@ def main(argv) -> None:
                 str(FLAGS.max_nbrs),
                 str(FLAGS.batch),
             ],
-            env,
+            {"TF_USE_LEGACY_KERAS": "1"},
         )
         print(f"NSL: {peer}", flush=True)
         ours = {}

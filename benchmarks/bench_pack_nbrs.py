@@ -16,9 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peers import make_pack_workload, run_measured  # noqa: E402
 
 _OURS = """
 import json, sys, time
@@ -32,37 +33,6 @@ print(json.dumps({'seconds': round(dt, 3), 'records': r['seeds_written'],
                   'neighbours_packed': r['neighbours_packed'],
                   'missing_neighbours_skipped': r['missing_neighbours_skipped']}))
 """
-
-
-def run_measured(command: list[str], env: dict | None = None) -> dict:
-    """Runs a command; returns its last stdout JSON line, wall seconds and its peak RSS (MB).
-
-    The child is reaped with os.wait4, whose rusage is that one process's own.
-    """
-    start = time.perf_counter()
-    with open(os.devnull, "w") as devnull:
-        out_path = f"/tmp/graphnsl_bench_stdout_{os.getpid()}.txt"
-        with open(out_path, "w") as out:
-            process = subprocess.Popen(
-                command,
-                stdout=out,
-                stderr=devnull,
-                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})},
-            )
-            _, status, usage = os.wait4(process.pid, 0)
-            process.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - start
-    with open(out_path) as out:
-        stdout = out.read()
-    os.unlink(out_path)
-    if process.returncode:
-        raise RuntimeError(f"{command[:3]} failed ({process.returncode}): {stdout[-2000:]}")
-    line = [x for x in stdout.splitlines() if x.startswith("{")][-1]
-    return {
-        **json.loads(line),
-        "wall_seconds": round(wall, 2),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
-    }
 
 
 def compare_outputs(ours: str, theirs: str) -> dict:
@@ -99,19 +69,14 @@ def main() -> int:
     os.makedirs(work, exist_ok=True)
     if not os.path.exists(f"{work}/graph.tsv"):
         print(f"Writing the workload to {work} ...", flush=True)
-        subprocess.run(
-            [
-                args.nsl_python,
-                f"{args.peers_dir}/make_pack_workload.py",
-                work,
-                str(args.nodes),
-                str(args.labeled_fraction),
-                str(args.degree),
-                str(args.dim),
-            ],
-            check=True,
-            capture_output=True,
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        make_pack_workload(
+            args.nsl_python,
+            args.peers_dir,
+            work,
+            args.nodes,
+            args.labeled_fraction,
+            args.degree,
+            args.dim,
         )
     nsl_command = [args.nsl_python, f"{args.peers_dir}/nsl_pack_nbrs.py", work, str(args.max_nbrs)]
     ours_command = [sys.executable, "-c", _OURS, work, str(args.max_nbrs)]
