@@ -9,8 +9,9 @@ The data goes the user's way: `prepare_planetoid` writes NSL-format TFRecords (e
 Cora) every node is packed as a seed — the 140 labeled ones with their label and all others
 without (`unlabeled_seeds=True`, as in Neural Graph Machines) — so the graph term spans the
 whole graph while the supervised loss sees only the labeled seeds. With `random80` (NSL's
-Cora tutorial: a random 80% of the nodes train, 20% test) the training nodes are the seeds and
-test nodes stay out of the graph.
+Cora tutorial: a random 80% of the nodes train, 20% test) the training nodes are the seeds and,
+as in the tutorial's preprocessing, test nodes may be their neighbours (features only, never
+labels), so the graph term reaches the test nodes (transductive).
 
 Both models are the same MLP with the same settings and report test accuracy, mean ± std
 over `--seeds` seeds. On the standard split each trains with early stopping on the 500
@@ -22,7 +23,13 @@ Measured with the defaults (3 seeds, test accuracy %):
     dataset / split        MLP           MLP + graph reg
     cora / planetoid       54.7 ± 0.6    78.5 ± 0.6
     citeseer / planetoid   50.9 ± 0.6    67.6 ± 1.3
-    cora / random80        74.9 ± 1.1    76.2 ± 1.4   (per seed: +0.4, +2.0, +1.7)
+    cora / random80        74.9 ± 1.1    78.3 ± 0.8   (per seed: +2.8, +3.1, +4.4)
+
+random80 defaults are the tutorial's own settings (5 neighbours packed, 1 read, L2 between
+logits, multiplier 0.1). Reading all 5 with L2 between softmax outputs and multiplier 1.0
+(`--num_neighbors=0 --transform=softmax --multiplier=1`) gives 87.3 ± 0.2. While test nodes
+could not be neighbours (the pool was the training nodes only), the best setting found gave
+76.3 ± 1.1.
 """
 
 from __future__ import annotations
@@ -66,13 +73,12 @@ DEFAULTS = {
         "early_stopping": True,
         "sum_classes": False,
     },
-    # NSL's Cora tutorial model: two hidden layers of 50 with dropout 0.5, Adam 0.001, batch
-    # 128, 100 epochs, no early stopping, L2 between softmax outputs summed over classes, 3
-    # neighbours packed. The tutorial reads 1 neighbour with multiplier 0.1 (here +0.7 points
-    # over 3 seeds); reading all 3 with multiplier 1.0 gives +1.3 (3.0 hurts: 72.8).
+    # NSL's Cora tutorial, as it is: two hidden layers of 50 with dropout 0.5, Adam 0.001,
+    # batch 128, 100 epochs, no early stopping; 5 neighbours packed (test nodes among them,
+    # without labels), 1 read, L2 between the logits summed over classes, multiplier 0.1.
     "random80": {
-        "max_nbrs": 3,
-        "multiplier": 1.0,
+        "max_nbrs": 5,
+        "multiplier": 0.1,
         "hidden": 50,
         "dropout": 0.5,
         "l2": 0.0,
@@ -81,8 +87,8 @@ DEFAULTS = {
         "learning_rate": 0.001,
         "batch_size": 128,
         "layers": 2,
-        "num_neighbors": 0,
-        "transform": "softmax",
+        "num_neighbors": 1,
+        "transform": "none",
         "distance": "l2",
         "early_stopping": False,
         "sum_classes": True,
