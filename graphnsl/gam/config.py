@@ -50,6 +50,10 @@ class CotrainConfig:
         odds of agreement among labeled-labeled edges (Laplace-smoothed), so that the
         agreement of LU/UU edges is calibrated to the graph's homophily instead of the 50/50
         prior of the balanced batches (a Bayes prior correction; labeled labels only).
+      edge_prior_fit_agr: with `edge_prior_agr`, instead of adding log(p/(1-p)) to the logit,
+        choose the offset so that the mean agreement over the LU and UU edges equals p (a
+        prior-matching correction: it also corrects an agreement model whose raw scores on
+        unseen pairs are off, e.g. early rounds with few labels).
       aggregation_agr: how the agreement model combines the two encodings: 'dist' (squared
         difference), 'concat' or 'product'.
       hidden_agr: hidden sizes of the agreement model's shared encoder.
@@ -88,6 +92,7 @@ class CotrainConfig:
     add_negative_edges_agr: bool = True
     agr_train_pairs: str = "edges"
     edge_prior_agr: bool = False
+    edge_prior_fit_agr: bool = False
     aggregation_agr: str = "dist"
     hidden_agr: tuple[int, ...] = (128,)
     hidden_aggregation_agr: tuple[int, ...] = ()

@@ -61,6 +61,8 @@ class IterationRecord:
         (`recheck_self_labels`), before the new ones were chosen.
       self_label_accuracy: share of all self-labels held after the iteration that match the
         data's label (monitoring only; None when none could be checked).
+      agreement_logit_offset: what was added to the agreement model's logits this iteration
+        (`edge_prior_agr`; 0.0 without it).
     """
 
     iteration: int
@@ -76,6 +78,7 @@ class IterationRecord:
     new_label_accuracy: float | None = None
     num_dropped_labels: int = 0
     self_label_accuracy: float | None = None
+    agreement_logit_offset: float = 0.0
 
 
 @dataclasses.dataclass
@@ -290,6 +293,31 @@ def edge_agreement_log_odds(edges: np.ndarray, labels: np.ndarray, labeled: np.n
     return float(np.log(p / (1.0 - p)))
 
 
+def fit_logit_offset(logits: np.ndarray, target: float) -> float:
+    """Returns b with mean(sigmoid(logits + b)) = target, by bisection.
+
+    Args:
+      logits: float `[n]` scores (n >= 1).
+      target: the wanted mean probability, in (0, 1).
+
+    Returns:
+      The offset b (within 1e-6 of the root, clipped to [-50, 50]).
+    """
+    logits = np.asarray(logits, np.float64).reshape(-1)
+    if not 0.0 < target < 1.0:
+        raise ValueError(f"fit_logit_offset: target={target} not in (0, 1).")
+    if logits.size == 0:
+        raise ValueError("fit_logit_offset: logits is empty.")
+    low, high = -50.0, 50.0
+    while high - low > 1e-6:
+        middle = 0.5 * (low + high)
+        if np.mean(1.0 / (1.0 + np.exp(-(logits + middle)))) < target:
+            low = middle
+        else:
+            high = middle
+    return 0.5 * (low + high)
+
+
 def _regularization_pools(data: CotrainData, labeled: np.ndarray, config, rng):
     """Returns the LL, LU (labeled end first) and UU pair pools, int64 `[k, 2]` each."""
     if config.use_graph:
@@ -432,6 +460,14 @@ def cotrain(
         )
         return logits
 
+    def agreement_logits(pairs: np.ndarray) -> np.ndarray:
+        pairs = pairs.astype(np.int64).reshape(-1, 2)
+        parts = [
+            agreement_of_pairs(tf.constant(pairs[i : i + 4096])).numpy()
+            for i in range(0, len(pairs), 4096)
+        ]
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
     def with_agreement_column(
         pairs: np.ndarray, trained: bool, logit_offset: float = 0.0
     ) -> np.ndarray:
@@ -442,11 +478,7 @@ def cotrain(
         elif not trained:
             agreement = np.zeros(len(pairs), np.float32)
         else:
-            parts = [
-                agreement_of_pairs(tf.constant(pairs[i : i + 4096])).numpy()
-                for i in range(0, len(pairs), 4096)
-            ]
-            logits = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+            logits = agreement_logits(pairs)
             agreement = (1.0 / (1.0 + np.exp(-(logits + logit_offset)))).astype(np.float32)
         return _with_targets(pairs, agreement)
 
@@ -596,7 +628,8 @@ def cotrain(
         # Logit shift from the balanced training prior to the graph's edge prior.
         offset = 0.0
         balanced = config.add_negative_edges_agr or config.agr_train_pairs == "labeled"
-        if config.edge_prior_agr and config.use_graph and balanced:
+        use_prior = config.edge_prior_agr and config.use_graph and balanced
+        if use_prior:
             offset = edge_agreement_log_odds(data.edges, labels, labeled)
         agreement_trained = False
         if with_agreement and use_agreement_model:
@@ -620,6 +653,13 @@ def cotrain(
                     config.num_iter_after_best_val_agr,
                     validate=len(validation) > 0,
                 )
+                if use_prior and config.edge_prior_fit_agr:
+                    # Fit the offset so the mean agreement of the LU/UU edges is the prior.
+                    _, lu, uu = _regularization_pools(data, labeled, config, rng)
+                    if len(lu) + len(uu):
+                        prior = 1.0 / (1.0 + math.exp(-offset))
+                        fit_logits = agreement_logits(np.concatenate([lu, uu]))
+                        offset = fit_logit_offset(fit_logits, prior)
                 if len(eval_rows):
                     predicted = with_agreement_column(eval_edges, True, offset)[:, 2] >= 0.5
                     agr_eval_acc = float(np.mean(predicted == (eval_rows[:, 2] > 0.5)))
@@ -702,6 +742,7 @@ def cotrain(
             new_label_accuracy=new_label_acc,
             num_dropped_labels=num_dropped,
             self_label_accuracy=self_label_acc,
+            agreement_logit_offset=float(offset),
         )
         records.append(record)
         _log(record, config.verbose)

@@ -268,3 +268,52 @@ def test_label_quotas_from_training_labels_or_predictions(source):
 def test_config_rejects_unknown_label_proportions_source():
     with pytest.raises(ValueError, match="label_proportions_from"):
         gam.CotrainConfig(label_proportions_from="val")
+
+
+def test_fit_logit_offset_matches_the_mean_probability():
+    from graphnsl.gam.cotrain import fit_logit_offset
+
+    # sigmoid(0 + b) = 0.75 -> b = log(3).
+    assert fit_logit_offset(np.zeros(4), 0.75) == pytest.approx(np.log(3.0), abs=1e-5)
+    # Symmetric logits: the mean is 1/2 at b = 0.
+    assert fit_logit_offset(np.array([-2.0, 2.0]), 0.5) == pytest.approx(0.0, abs=1e-5)
+    # Logits log(1/3) and log(3) (probabilities 1/4, 3/4) shifted by b = log(3): 1/2 and 9/10.
+    b = fit_logit_offset(np.log([1 / 3, 3.0]), 0.7)
+    assert b == pytest.approx(np.log(3.0), abs=1e-5)
+    with pytest.raises(ValueError, match="target"):
+        fit_logit_offset(np.zeros(2), 1.0)
+    with pytest.raises(ValueError, match="empty"):
+        fit_logit_offset(np.zeros(0), 0.5)
+
+
+def test_edge_prior_fit_sets_the_mean_edge_agreement_to_the_prior():
+    from graphnsl.gam.cotrain import edge_agreement_log_odds, fit_logit_offset
+
+    data = _two_clusters()
+    config = gam.CotrainConfig(
+        **FAST,
+        max_num_iter_cotrain=2,
+        num_samples_to_label=0,
+        agr_train_pairs="labeled",
+        edge_prior_agr=True,
+        edge_prior_fit_agr=True,
+        seed=3,
+    )
+    labels = np.full(data.num_nodes, -1)
+    labels[data.train_index] = data.labels[data.train_index]
+    labeled = labels >= 0
+    log_odds = edge_agreement_log_odds(data.edges, labels, labeled)
+    prior = 1.0 / (1.0 + np.exp(-log_odds))
+    result = gam.cotrain(data, "mlp", config)
+    # Recompute the agreement of all LU and UU edges with the trained model and the offset
+    # that matches their mean to the prior.
+    ends = labeled[data.edges]
+    pairs = data.edges[~(ends[:, 0] & ends[:, 1])]
+    x = data.dense_features()
+    logits = result.agreement_model((x[pairs[:, 0]], x[pairs[:, 1]]), training=False).numpy()
+    offset = fit_logit_offset(logits, prior)
+    agreement = 1.0 / (1.0 + np.exp(-(logits + offset)))
+    assert agreement.mean() == pytest.approx(prior, abs=1e-4)
+    # The loop used that offset, not the plain log odds.
+    assert result.iterations[1].agreement_logit_offset == pytest.approx(offset, abs=1e-4)
+    assert abs(offset - log_odds) > 0.1
