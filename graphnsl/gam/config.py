@@ -34,6 +34,10 @@ class CotrainConfig:
         the classifier just trained no longer predicts (argmax differs, or top probability not
         above `min_confidence_new_label`); the dropped nodes are candidates again. Original
         training labels are never dropped.
+      self_label_votes_agr: self-labeling ranks and labels the candidates by the classifier's
+        probabilities multiplied by the agreement-weighted votes of their labeled graph
+        neighbours (`self_labeling.combine_with_neighbor_votes`; the LU pairs and agreement
+        of the iteration), instead of the classifier's probabilities alone.
       reg_weight_ll, reg_weight_lu, reg_weight_uu: weights of the agreement term over
         labeled-labeled, labeled-unlabeled and unlabeled-unlabeled pairs.
       num_pairs_reg: pairs of each kind (LL, LU, UU) sampled per classifier step.
@@ -82,6 +86,7 @@ class CotrainConfig:
     keep_label_proportions: bool = True
     label_proportions_from: str = "train"
     recheck_self_labels: bool = False
+    self_label_votes_agr: bool = False
     reg_weight_ll: float = 0.0
     reg_weight_lu: float = 0.1
     reg_weight_uu: float = 0.05

@@ -28,6 +28,7 @@ from graphnsl.gam.config import CotrainConfig
 from graphnsl.gam.data import CotrainData
 from graphnsl.gam.losses import agreement_regularization
 from graphnsl.gam.self_labeling import (
+    combine_with_neighbor_votes,
     label_proportions,
     predicted_proportions,
     select_samples_to_label,
@@ -667,7 +668,8 @@ def cotrain(
         if with_agreement:
             ll, lu, uu = _regularization_pools(data, labeled, config, rng)
             ll_pool.assign(ll.astype(np.int64).reshape(-1, 2))
-            lu_pool.assign(with_agreement_column(lu, agreement_trained, offset))
+            lu_agreement_rows = with_agreement_column(lu, agreement_trained, offset)
+            lu_pool.assign(lu_agreement_rows)
             uu_pool.assign(with_agreement_column(uu, agreement_trained, offset))
             reg_on.assign(1.0)
         else:
@@ -706,6 +708,17 @@ def cotrain(
             candidates = np.flatnonzero(~labeled & ~is_eval)
             if candidates.size:
                 probabilities = predict_probabilities(tf.constant(candidates)).numpy()
+                votes_known = agreement_trained or not use_agreement_model
+                if config.self_label_votes_agr and votes_known and len(lu_agreement_rows):
+                    voters = lu_agreement_rows[:, :2].astype(np.int64)
+                    still = labeled[voters[:, 0]]
+                    probabilities = combine_with_neighbor_votes(
+                        probabilities,
+                        candidates,
+                        voters[still],
+                        lu_agreement_rows[still, 2],
+                        labels,
+                    )
                 if config.keep_label_proportions and config.label_proportions_from == "predicted":
                     proportions = predicted_proportions(probabilities, num_classes)
                 nodes, new_labels = select_samples_to_label(

@@ -54,6 +54,61 @@ def self_labels_to_keep(
     return agree & (probabilities.max(axis=-1) > min_confidence)
 
 
+def combine_with_neighbor_votes(
+    probabilities: np.ndarray,
+    candidates: np.ndarray,
+    pairs: np.ndarray,
+    agreement: np.ndarray,
+    labels: np.ndarray,
+    clip: float = 0.01,
+) -> np.ndarray:
+    """Multiplies each candidate's class probabilities by its labeled neighbours' votes.
+
+    Each pair (labeled node l, candidate u) with agreement a (the agreement model's
+    probability that l and u share a label) is evidence about u's class: likelihood a for
+    l's label, (1 - a) / (K - 1) for each other class, K the number of classes. The
+    candidate's probabilities are multiplied by the likelihoods of all its pairs (neighbours
+    treated as independent) and renormalized; candidates without pairs are unchanged.
+
+    Args:
+      probabilities: float `[num_candidates, K]` the classifier's probabilities.
+      candidates: int `[num_candidates]` node ids (distinct).
+      pairs: int `[num_pairs, 2]` (labeled node, other node) pairs; pairs whose second node
+        is not a candidate are ignored.
+      agreement: float `[num_pairs]` agreement probabilities, clipped to [clip, 1 - clip].
+      labels: int `[num_nodes]` labels of all nodes (read at the pairs' labeled ends).
+      clip: keeps a vote from ruling a class out entirely.
+
+    Returns:
+      float `[num_candidates, K]` combined probabilities (rows sum to 1).
+    """
+    probabilities = np.asarray(probabilities, np.float64)
+    candidates = np.asarray(candidates, np.int64)
+    pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+    agreement = np.asarray(agreement, np.float64).reshape(-1)
+    if probabilities.shape[0] != candidates.shape[0]:
+        raise ValueError(
+            f"probabilities has {probabilities.shape[0]} rows but candidates has "
+            f"{candidates.shape[0]} ids."
+        )
+    if agreement.shape[0] != pairs.shape[0]:
+        raise ValueError(f"agreement has {agreement.shape[0]} values for {pairs.shape[0]} pairs.")
+    num_classes = probabilities.shape[1]
+    row_of = {int(node): row for row, node in enumerate(candidates)}
+    log_q = np.log(np.maximum(probabilities, 1e-12))
+    agreement = np.clip(agreement, clip, 1.0 - clip)
+    for (labeled, node), a in zip(pairs, agreement, strict=True):
+        row = row_of.get(int(node))
+        if row is None:
+            continue
+        likelihood = np.full(num_classes, (1.0 - a) / max(num_classes - 1, 1))
+        likelihood[int(labels[labeled])] = a
+        log_q[row] += np.log(likelihood)
+    log_q -= log_q.max(axis=1, keepdims=True)
+    q = np.exp(log_q)
+    return q / q.sum(axis=1, keepdims=True)
+
+
 def select_samples_to_label(
     probabilities: np.ndarray,
     candidates: np.ndarray,

@@ -317,3 +317,40 @@ def test_edge_prior_fit_sets_the_mean_edge_agreement_to_the_prior():
     # The loop used that offset, not the plain log odds.
     assert result.iterations[1].agreement_logit_offset == pytest.approx(offset, abs=1e-4)
     assert abs(offset - log_odds) > 0.1
+
+
+@pytest.mark.parametrize("votes", [False, True])
+def test_self_label_votes_of_labeled_neighbours(votes):
+    data = _two_clusters()
+    n = data.num_nodes
+    candidates = np.setdiff1d(
+        np.arange(n), np.concatenate([data.train_index, data.val_index, data.test_index])
+    )
+    # The classifier says class 0 at 0.6 everywhere; with always_agree each labeled neighbour
+    # votes with agreement 0.99 (clipped from 1).
+    table = _table(n, lambda i: 0, lambda i: 0.6)
+    config = gam.CotrainConfig(
+        **SCHEDULED,
+        max_num_iter_cotrain=2,
+        num_samples_to_label=100,
+        keep_label_proportions=False,
+        self_label_votes_agr=votes,
+    )
+    result = gam.cotrain(data, _scheduled([table]), config)
+    assert (result.labels[candidates] >= 0).all()
+    train_labels = dict(
+        zip(data.train_index.tolist(), data.labels[data.train_index].tolist(), strict=True)
+    )
+    for node in candidates:
+        neighbours = data.edges[data.edges[:, 1] == node, 0]
+        voters = [train_labels[m] for m in neighbours if m in train_labels]
+        expected = 0
+        if votes and voters:
+            # 0.6 * 0.99^k0 * 0.01^k1 against 0.4 * 0.99^k1 * 0.01^k0 (K = 2: 1 - 0.99).
+            k1 = sum(voters)
+            score0 = np.log(0.6) + (len(voters) - k1) * np.log(0.99) + k1 * np.log(0.01)
+            score1 = np.log(0.4) + k1 * np.log(0.99) + (len(voters) - k1) * np.log(0.01)
+            expected = int(score1 > score0)
+        assert result.labels[node] == expected, node
+    if votes:
+        assert (result.labels[candidates] == 1).any()

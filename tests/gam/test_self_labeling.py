@@ -98,3 +98,32 @@ def test_self_labels_to_keep_needs_same_argmax_above_threshold():
     )
     with pytest.raises(ValueError, match="labels"):
         self_labels_to_keep(probabilities, labels[:2])
+
+
+def test_neighbor_votes_multiply_the_probabilities():
+    from graphnsl.gam.self_labeling import combine_with_neighbor_votes
+
+    labels = np.array([1, 0, 2, -1, -1, -1])
+    probabilities = np.array([[0.6, 0.3, 0.1], [0.2, 0.2, 0.6], [0.5, 0.25, 0.25]])
+    candidates = np.array([3, 4, 5])
+    # Node 3: one neighbour of class 1 with agreement 0.8 -> likelihood [0.1, 0.8, 0.1].
+    # Node 4: neighbours of class 0 (a = 0.5 -> [0.5, 0.25, 0.25]) and class 2 (a = 0.9 ->
+    # [0.05, 0.05, 0.9]). Node 5: no pair, unchanged. Pair (2, 0) has no candidate: ignored.
+    pairs = np.array([[0, 3], [1, 4], [2, 4], [2, 0]])
+    agreement = np.array([0.8, 0.5, 0.9, 0.99])
+    combined = combine_with_neighbor_votes(probabilities, candidates, pairs, agreement, labels)
+    q3 = np.array([0.6 * 0.1, 0.3 * 0.8, 0.1 * 0.1])
+    q4 = np.array([0.2 * 0.5 * 0.05, 0.2 * 0.25 * 0.05, 0.6 * 0.25 * 0.9])
+    np.testing.assert_allclose(combined[0], q3 / q3.sum())
+    np.testing.assert_allclose(combined[1], q4 / q4.sum())
+    np.testing.assert_allclose(combined[2], probabilities[2])
+    # The vote flips node 3 from class 0 to class 1.
+    assert combined[0].argmax() == 1
+    # Agreement 1.0 is clipped to 0.99: the other classes keep 0.01 / 2.
+    hard = combine_with_neighbor_votes(
+        probabilities[:1], candidates[:1], pairs[:1], np.array([1.0]), labels
+    )
+    q = np.array([0.6 * 0.005, 0.3 * 0.99, 0.1 * 0.005])
+    np.testing.assert_allclose(hard[0], q / q.sum())
+    with pytest.raises(ValueError, match="agreement"):
+        combine_with_neighbor_votes(probabilities, candidates, pairs, agreement[:2], labels)
