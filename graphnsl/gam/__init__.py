@@ -17,7 +17,13 @@ from graphnsl.gam.config import AGGREGATIONS, CotrainConfig
 from graphnsl.gam.cotrain import CotrainResult, IterationRecord, cotrain, make_classifier_fn
 from graphnsl.gam.data import CotrainData, from_packed_tfrecords, from_planetoid
 from graphnsl.gam.losses import agreement_regularization
-from graphnsl.gam.self_labeling import label_proportions, select_samples_to_label
+from graphnsl.gam.self_labeling import (
+    combine_with_neighbor_votes,
+    label_proportions,
+    predicted_proportions,
+    select_samples_to_label,
+    self_labels_to_keep,
+)
 
 __all__ = [
     "AGGREGATIONS",
@@ -28,6 +34,7 @@ __all__ = [
     "GCN",
     "IterationRecord",
     "agreement_regularization",
+    "combine_with_neighbor_votes",
     "cotrain",
     "from_packed_tfrecords",
     "from_planetoid",
@@ -35,5 +42,7 @@ __all__ = [
     "make_classifier_fn",
     "mlp_classifier",
     "normalized_adjacency",
+    "predicted_proportions",
     "select_samples_to_label",
+    "self_labels_to_keep",
 ]
