@@ -78,6 +78,12 @@ def define_flags() -> None:
     flags.DEFINE_enum("variant", "gam", ["gam", "ngm", "gam_star"], "GAM, NGM or GAM*.")
     flags.DEFINE_integer("patience", None, "Override num_iter_after_best_val_{cls,agr}.")
     flags.DEFINE_integer("max_num_iter_cotrain", None, "Override the co-training iterations.")
+    flags.DEFINE_float(
+        "reg_weight_lu", None, "Override the reference's labeled-unlabeled agreement weight."
+    )
+    flags.DEFINE_float(
+        "reg_weight_uu", None, "Override the reference's unlabeled-unlabeled agreement weight."
+    )
     flags.DEFINE_bool(
         "edge_prior_agr",
         True,
@@ -127,6 +133,9 @@ def config_for(dataset: str, classifier: str, seed: int, summary_dir: str | None
             num_iter_after_best_val_cls=flags.FLAGS.patience,
             num_iter_after_best_val_agr=flags.FLAGS.patience,
         )
+    for name in ("reg_weight_lu", "reg_weight_uu"):
+        if getattr(flags.FLAGS, name) is not None:
+            options[name] = getattr(flags.FLAGS, name)
     if flags.FLAGS.max_num_iter_cotrain is not None:
         options.update(max_num_iter_cotrain=flags.FLAGS.max_num_iter_cotrain)
     if summary_dir:
