@@ -188,13 +188,17 @@ def _table(num_nodes, class_of, confidence):
 SCHEDULED = dict(FAST, always_agree=True, min_num_iter_cls=5, max_num_iter_cls=5)
 
 
+def _candidates(data):
+    """Nodes that may be self-labeled: neither training, validation nor test."""
+    used = np.concatenate([data.train_index, data.val_index, data.test_index])
+    return np.setdiff1d(np.arange(data.num_nodes), used)
+
+
 @pytest.mark.parametrize("recheck", [False, True])
 def test_recheck_drops_self_labels_the_classifier_no_longer_predicts(recheck):
     data = _two_clusters()
     n = data.num_nodes
-    candidates = np.setdiff1d(
-        np.arange(n), np.concatenate([data.train_index, data.val_index, data.test_index])
-    )
+    candidates = _candidates(data)
     true = data.labels
     # Iteration 1: every node predicted class 0 at 0.9 -> all 20 candidates labeled 0.
     # Iteration 2: class-1 nodes predicted 1 at 0.9; class-0 nodes predicted 0 at only 0.55.
@@ -231,9 +235,7 @@ def test_recheck_drops_self_labels_the_classifier_no_longer_predicts(recheck):
 def test_label_quotas_from_training_labels_or_predictions(source):
     data = _two_clusters()
     n = data.num_nodes
-    candidates = np.setdiff1d(
-        np.arange(n), np.concatenate([data.train_index, data.val_index, data.test_index])
-    )
+    candidates = _candidates(data)
     # Candidates: the first 15 predicted class 0, the last 5 class 1 (shares 3/4, 1/4);
     # confidences all distinct so the ranking is fixed.
     rank = {node: k for k, node in enumerate(candidates)}
@@ -323,9 +325,7 @@ def test_edge_prior_fit_sets_the_mean_edge_agreement_to_the_prior():
 def test_self_label_votes_of_labeled_neighbours(votes):
     data = _two_clusters()
     n = data.num_nodes
-    candidates = np.setdiff1d(
-        np.arange(n), np.concatenate([data.train_index, data.val_index, data.test_index])
-    )
+    candidates = _candidates(data)
     # The classifier says class 0 at 0.6 everywhere; with always_agree each labeled neighbour
     # votes with agreement 0.99 (clipped from 1).
     table = _table(n, lambda i: 0, lambda i: 0.6)
