@@ -19,6 +19,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 import tensorflow as tf
+from scipy.special import expit
 from tensorflow.core.framework import summary_pb2
 from tqdm.auto import tqdm
 
@@ -312,7 +313,7 @@ def fit_logit_offset(logits: np.ndarray, target: float) -> float:
     low, high = -50.0, 50.0
     while high - low > 1e-6:
         middle = 0.5 * (low + high)
-        if np.mean(1.0 / (1.0 + np.exp(-(logits + middle)))) < target:
+        if np.mean(expit(logits + middle)) < target:
             low = middle
         else:
             high = middle
@@ -480,7 +481,7 @@ def cotrain(
             agreement = np.zeros(len(pairs), np.float32)
         else:
             logits = agreement_logits(pairs)
-            agreement = (1.0 / (1.0 + np.exp(-(logits + logit_offset)))).astype(np.float32)
+            agreement = expit(logits + logit_offset).astype(np.float32)
         return _with_targets(pairs, agreement)
 
     # A group with a zero weight still counts in the mean (as in the reference), but its
@@ -633,6 +634,7 @@ def cotrain(
         if use_prior:
             offset = edge_agreement_log_odds(data.edges, labels, labeled)
         agreement_trained = False
+        pools = None  # the LL/LU/UU pools, when the prior fit below already built them
         if with_agreement and use_agreement_model:
             positives, negatives, validation = _agreement_data(data, labels, labeled, config, rng)
             agreement_trained = len(positives) > 0
@@ -656,9 +658,10 @@ def cotrain(
                 )
                 if use_prior and config.edge_prior_fit_agr:
                     # Fit the offset so the mean agreement of the LU/UU edges is the prior.
-                    _, lu, uu = _regularization_pools(data, labeled, config, rng)
+                    pools = _regularization_pools(data, labeled, config, rng)
+                    _, lu, uu = pools
                     if len(lu) + len(uu):
-                        prior = 1.0 / (1.0 + math.exp(-offset))
+                        prior = float(expit(offset))
                         fit_logits = agreement_logits(np.concatenate([lu, uu]))
                         offset = fit_logit_offset(fit_logits, prior)
                 if len(eval_rows):
@@ -666,7 +669,9 @@ def cotrain(
                     agr_eval_acc = float(np.mean(predicted == (eval_rows[:, 2] > 0.5)))
 
         if with_agreement:
-            ll, lu, uu = _regularization_pools(data, labeled, config, rng)
+            if pools is None:
+                pools = _regularization_pools(data, labeled, config, rng)
+            ll, lu, uu = pools
             ll_pool.assign(ll.astype(np.int64).reshape(-1, 2))
             lu_agreement_rows = with_agreement_column(lu, agreement_trained, offset)
             lu_pool.assign(lu_agreement_rows)
