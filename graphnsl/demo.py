@@ -7,9 +7,9 @@ download; when none is reachable it says so and generates a synthetic citation-l
 a stochastic block model with bag-of-words features, so a fresh machine always has a run),
 pack every node's neighbours into NSL-format TFRecords (`pack_nbrs`), read them back with
 `make_dataset`, train each model in `MODELS` (an MLP, the MLP with graph regularization, a
-graph_nets GCN on the full graph, and the MLP co-trained with a Graph Agreement Model), print a table of test accuracies and training
-times, and save a PNG plot of validation accuracy per epoch and a JSON of the results in
-`--output_dir`.
+graph_nets GCN on the full graph, and the MLP co-trained with a Graph Agreement Model), print
+a table of test accuracies and training times, and save a PNG plot of validation accuracy per
+epoch and a JSON of the results in `--output_dir`.
 
 More models plug in as entries of `MODELS`: `(name, train_fn)` with
 `train_fn(data: DemoData, epochs: int, seed: int) -> DemoResult`.
@@ -161,16 +161,10 @@ def pack_training_data(
     dataset: planetoid.PlanetoidDataset,
     work_dir: pathlib.Path,
     max_nbrs: int,
-    labeled_neighbor_weight: float = 1.0,
 ) -> tuple[dict, np.ndarray]:
     """Writes every node as a seed (labeled train nodes with their label, the rest without),
     packs up to `max_nbrs` neighbours each with `pack_nbrs`, and reads them with
     `make_dataset`.
-
-    Edges into a labeled training node weigh `labeled_neighbor_weight`, the others 1 (Neural
-    Graph Machines weigh labeled-labeled, labeled-unlabeled and unlabeled-unlabeled edges
-    apart). `pack_nbrs` keeps each seed's `max_nbrs` heaviest edges, so a weight above 1 also
-    packs labeled neighbours first.
 
     Returns:
       `(features, labels)`: NumPy arrays of the packed seeds, labels -1 where unlabeled.
@@ -196,10 +190,7 @@ def pack_training_data(
     adjacency = dataset.adjacency.tocoo()
     write_graph_tsv(
         work_dir / "graph.tsv",
-        (
-            (str(r), str(c), labeled_neighbor_weight if labeled[c] else 1.0)
-            for r, c in zip(adjacency.row, adjacency.col, strict=True)
-        ),
+        ((str(r), str(c), 1.0) for r, c in zip(adjacency.row, adjacency.col, strict=True)),
     )
     packed = work_dir / "train_merged_examples.tfr"
     pack_nbrs(
