@@ -1,4 +1,5 @@
-"""Pure TensorFlow functions (no Keras state): distances, label masking."""
+"""TensorFlow functions without Keras state: distances, label masking (and the step mixin
+that applies the masking in `fit`/`evaluate`)."""
 
 from graphnsl.lib.distances import compute_weighted_loss, pairwise_distance_wrapper
 from graphnsl.lib.labels import mask_unlabeled
