@@ -1,5 +1,7 @@
 """The co-training loop on a tiny two-cluster graph: it learns, self-labels and ends."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -354,3 +356,30 @@ def test_self_label_votes_of_labeled_neighbours(votes):
         assert result.labels[node] == expected, node
     if votes:
         assert (result.labels[candidates] == 1).any()
+
+
+def test_labels_outside_the_labeled_set_never_reach_training():
+    # The reference implementation's LU pairs read the stored label of the unlabeled end for
+    # half of the edges (true labels of test nodes included). Here the labels of every node
+    # that is neither training nor validation are flipped: training must not change at all.
+    data = _two_clusters(seed=4)
+    hidden = np.setdiff1d(np.arange(data.num_nodes), np.union1d(data.train_index, data.val_index))
+    flipped = data.labels.copy()
+    flipped[hidden] = 1 - flipped[hidden]
+    config = gam.CotrainConfig(
+        **FAST,
+        max_num_iter_cotrain=3,
+        num_samples_to_label=6,
+        reg_weight_lu=10.0,
+        reg_weight_uu=5.0,
+        seed=6,
+    )
+    first = gam.cotrain(data, "mlp", config)
+    second = gam.cotrain(dataclasses.replace(data, labels=flipped), "mlp", config)
+    assert [r.num_new_labels for r in first.iterations][1:] == [6, 6]
+    assert [r.val_accuracy for r in first.iterations] == [r.val_accuracy for r in second.iterations]
+    np.testing.assert_array_equal(first.labels, second.labels)
+    for a, b in zip(first.classifier.get_weights(), second.classifier.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # The test accuracies are measured against the flipped labels, so they do change.
+    assert first.iterations[0].test_accuracy != second.iterations[0].test_accuracy
