@@ -7,11 +7,12 @@ alone (`first_iter_original`), the baseline the paper reports. Both models train
 stopping on validation accuracy and restore their best weights. Training runs in graph mode:
 each call of a compiled chunk runs many steps and validations, keeping Python out of the loop.
 
-Labels reach training only from the labeled set (training labels and self-labels): a
-labeled-unlabeled pair always compares the labeled end's label with the unlabeled end's
-prediction. The reference implementation also keeps the (unlabeled, labeled) edges as they
-are and reads the stored, true label of the unlabeled end, test nodes included; graphnsl
-does not (see `examples/gam_planetoid.py` for what that read is worth on Citeseer).
+Apart from validation accuracy for early stopping, labels reach training only from the
+labeled set (training labels and self-labels): a labeled-unlabeled pair always compares the
+labeled end's label with the unlabeled end's prediction. The reference implementation also
+keeps the (unlabeled, labeled) edges as they are and reads the stored, true label of the
+unlabeled end, test nodes included; graphnsl does not (see `examples/gam_planetoid.py` for
+what that read is worth on Citeseer).
 """
 
 from __future__ import annotations
