@@ -26,6 +26,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 import tensorflow as tf
+from scipy.optimize import brentq
 from scipy.special import expit
 from tensorflow.core.framework import summary_pb2
 from tqdm.auto import tqdm
@@ -303,7 +304,7 @@ def edge_agreement_log_odds(edges: np.ndarray, labels: np.ndarray, labeled: np.n
 
 
 def fit_logit_offset(logits: np.ndarray, target: float) -> float:
-    """Returns b with mean(sigmoid(logits + b)) = target, by bisection.
+    """Returns b with mean(sigmoid(logits + b)) = target (SciPy's Brent root finder).
 
     Args:
       logits: float `[n]` scores (n >= 1).
@@ -317,14 +318,16 @@ def fit_logit_offset(logits: np.ndarray, target: float) -> float:
         raise ValueError(f"fit_logit_offset: target={target} not in (0, 1).")
     if logits.size == 0:
         raise ValueError("fit_logit_offset: logits is empty.")
-    low, high = -50.0, 50.0
-    while high - low > 1e-6:
-        middle = 0.5 * (low + high)
-        if np.mean(expit(logits + middle)) < target:
-            low = middle
-        else:
-            high = middle
-    return 0.5 * (low + high)
+
+    def excess(b: float) -> float:
+        return float(np.mean(expit(logits + b))) - target
+
+    # The mean is increasing in b: a root outside the bracket is clipped to its end.
+    if excess(-50.0) >= 0.0:
+        return -50.0
+    if excess(50.0) <= 0.0:
+        return 50.0
+    return float(brentq(excess, -50.0, 50.0, xtol=1e-6))
 
 
 def _regularization_pools(data: CotrainData, labeled: np.ndarray, config, rng):
