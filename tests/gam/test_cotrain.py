@@ -72,9 +72,7 @@ def test_loop_ends_when_no_unlabeled_nodes_are_left(tmp_path):
     assert [r.num_new_labels for r in records] == [0, 20, 0]
     assert records[0].agreement_val_accuracy is None and records[0].agreement_steps == 0
     assert records[1].agreement_steps >= 10
-    candidates = np.setdiff1d(
-        np.arange(40), np.concatenate([data.train_index, data.val_index, data.test_index])
-    )
+    candidates = _candidates(data)
     assert (result.labels[candidates] >= 0).all()
     assert np.mean(result.labels[candidates] == data.labels[candidates]) >= 0.9
     assert (result.labels[data.val_index] == -1).all()
@@ -118,10 +116,15 @@ def test_same_seed_repeats_the_run():
     config = gam.CotrainConfig(**FAST, max_num_iter_cotrain=2, num_samples_to_label=6, seed=5)
     first = gam.cotrain(data, "mlp", config)
     second = gam.cotrain(data, "mlp", config)
-    assert [r.val_accuracy for r in first.iterations] == [r.val_accuracy for r in second.iterations]
+    _assert_same_training(first, second)
     assert [r.classifier_steps for r in first.iterations] == [
         r.classifier_steps for r in second.iterations
     ]
+
+
+def _assert_same_training(first, second):
+    """Two runs trained alike: validation accuracy per iteration, self-labels and weights."""
+    assert [r.val_accuracy for r in first.iterations] == [r.val_accuracy for r in second.iterations]
     np.testing.assert_array_equal(first.labels, second.labels)
     for a, b in zip(first.classifier.get_weights(), second.classifier.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
@@ -377,9 +380,6 @@ def test_labels_outside_the_labeled_set_never_reach_training():
     first = gam.cotrain(data, "mlp", config)
     second = gam.cotrain(dataclasses.replace(data, labels=flipped), "mlp", config)
     assert [r.num_new_labels for r in first.iterations][1:] == [6, 6]
-    assert [r.val_accuracy for r in first.iterations] == [r.val_accuracy for r in second.iterations]
-    np.testing.assert_array_equal(first.labels, second.labels)
-    for a, b in zip(first.classifier.get_weights(), second.classifier.get_weights(), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    _assert_same_training(first, second)
     # The test accuracies are measured against the flipped labels, so they do change.
     assert first.iterations[0].test_accuracy != second.iterations[0].test_accuracy
