@@ -62,31 +62,17 @@ def make_packed_file(work_dir: pathlib.Path) -> tuple[pathlib.Path, str]:
         FLAGS.degree,
         FLAGS.dim,
     )
-    try:
-        from graphnsl.data.pack_nbrs import pack_nbrs
-    except ImportError:
-        pack_nbrs = None
-    if pack_nbrs is not None:
-        pack_nbrs(
-            str(work_dir / "labeled.tfr"),
-            str(work_dir / "unlabeled.tfr"),
-            str(work_dir / "graph.tsv"),
-            str(packed),
-            add_undirected_edges=True,
-            max_nbrs=FLAGS.max_nbrs,
-        )
-        return packed, "graphnsl pack_nbrs"
-    run_measured(
-        [
-            FLAGS.nsl_python,
-            f"{FLAGS.peers_dir}/nsl_pack_nbrs.py",
-            str(work_dir),
-            str(FLAGS.max_nbrs),
-        ],
-        {"TF_USE_LEGACY_KERAS": "1"},
+    from graphnsl.data.pack_nbrs import pack_nbrs
+
+    pack_nbrs(
+        str(work_dir / "labeled.tfr"),
+        str(work_dir / "unlabeled.tfr"),
+        str(work_dir / "graph.tsv"),
+        str(packed),
+        add_undirected_edges=True,
+        max_nbrs=FLAGS.max_nbrs,
     )
-    os.replace(work_dir / "nsl_packed.tfr", packed)
-    return packed, "NSL pack_nbrs"
+    return packed, "graphnsl pack_nbrs"
 
 
 def train_ours(packed: pathlib.Path, jit_compile: bool, steps_per_execution: int) -> dict:
