@@ -212,11 +212,11 @@ def define_flags() -> None:
 
 
 def main(argv) -> None:
-    from absl import flags
+    from absl import app, flags
     from absl import logging as absl_logging
 
     if len(argv) > 1:
-        raise SystemExit(f"unexpected arguments: {argv[1:]}")
+        raise app.UsageError(f"takes no positional arguments, got {argv[1:]}")
     absl_logging.set_verbosity(absl_logging.INFO)
     logging.getLogger().setLevel(logging.INFO)
     f = flags.FLAGS
