@@ -42,7 +42,7 @@ def check_output_path(
         raise ValueError("The output path is empty; give a file name to write.")
     if os.path.isdir(path):
         raise IsADirectoryError(
-            f"Output {path!r} is a folder; give a file path to write (e.g. {path!r}/out)."
+            f"Output {path!r} is a folder, not a file; pass the path of the file to write."
         )
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
