@@ -67,7 +67,9 @@ make_venv() {
     echo "$name: creating $venv with $*"
     rm -rf "$venv"
     "$python" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet "$@"
+    # pip's notes about this machine's absent file:// indexes are noise; its errors are kept.
+    "$venv/bin/python" -m pip install --quiet "$@" 2>&1 |
+        { grep -v "^WARNING: Location 'file:" || true; }
     echo -n "$name: "
     TF_CPP_MIN_LOG_LEVEL=3 TF_USE_LEGACY_KERAS=1 "$venv/bin/python" -c "$check" 2> /dev/null
 }

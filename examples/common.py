@@ -25,6 +25,29 @@ FIELDS = (
 )
 
 
+def run(main, define_flags) -> None:
+    """Defines the flags and runs `main` with absl; `--help`, `-h`, `--helpshort` exit 0.
+
+    absl's own `--help` exits 1 and it rejects `-h`; here both print the script's docstring
+    and its own flags (absl's: `--helpfull`).
+    """
+    import sys
+
+    from absl import app, flags
+
+    define_flags()
+    args = sys.argv[1:]
+    args = args[: args.index("--")] if "--" in args else args
+    if any(arg in ("-h", "-help", "--help", "-helpshort", "--helpshort") for arg in args):
+        main_module = sys.modules["__main__"]
+        print((main_module.__doc__ or "").strip())
+        print()
+        print(flags.FLAGS.main_module_help())
+        print("\n(--helpfull also lists absl's own flags.)")
+        sys.exit(0)
+    app.run(main)
+
+
 def import_tensorflow():
     """Imports TensorFlow without its start-up banners (see `graphnsl._quiet`)."""
     from graphnsl import _quiet

@@ -342,5 +342,4 @@ def main(argv) -> None:
 
 
 if __name__ == "__main__":
-    define_flags()
-    app.run(main)
+    common.run(main, define_flags)
