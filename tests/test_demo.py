@@ -1,6 +1,7 @@
 """Smoke test of graphnsl/demo.py on a tiny synthetic graph."""
 
 import json
+import re
 
 import numpy as np
 
@@ -45,3 +46,10 @@ def test_demo_runs_and_writes_table_plot_and_json(tmp_path, capsys):
     assert [row["model"] for row in saved["results"]] == list(results)
     assert saved["epochs"] == 3
     assert "each of 240 seeds (60 labeled)" in out  # every node is a seed; 20 labeled per class
+    # The packing line says what each figure times; pack_nbrs' share is the call alone.
+    timed = re.search(
+        r"writing the seed examples and graph took ([\d.]+) s, pack_nbrs ([\d.]+) s, reading "
+        r"the packed examples back with make_dataset ([\d.]+) s",
+        out,
+    )
+    assert timed, out
