@@ -165,10 +165,17 @@ def bench_full_fit(dataset) -> dict:
     }
 
 
-def bench_peer() -> dict:
-    command = [
+def _peer_command() -> list[str]:
+    """The PyG peer's interpreter and script; says how to set them up when missing."""
+    return [
         FLAGS.peer_python or peers.peer_python(FLAGS.peers_dir, "pyg"),
         FLAGS.peer_script or peers.peer_script(FLAGS.peers_dir, "pyg_gcn_cora.py"),
+    ]
+
+
+def bench_peer() -> dict:
+    command = [
+        *_peer_command(),
         _planetoid_dir(FLAGS.dataset),
         FLAGS.dataset,
         str(FLAGS.epochs),
@@ -255,6 +262,8 @@ def main(argv) -> None:
     del argv
     from graphnsl.data import planetoid
 
+    if not FLAGS.skip_peer:
+        _peer_command()  # a missing peer fails now, not after the dataset is loaded
     dataset = planetoid.load(FLAGS.dataset, FLAGS.data_dir)
     full = []
     peer = None
