@@ -152,6 +152,9 @@ def main(argv) -> None:
     # Find the peer before the long workload is written.
     nsl_python = FLAGS.nsl_python or peer_python(FLAGS.peers_dir, "nsl")
     nsl_script = peer_script(FLAGS.peers_dir, "nsl_graph_reg_train.py")
+    from graphnsl import _quiet
+
+    _quiet.import_tensorflow()  # without its start-up banners
     with tempfile.TemporaryDirectory(prefix="bench_graph_reg.") as scratch:
         work_dir = pathlib.Path(FLAGS.work_dir or scratch)
         work_dir.mkdir(parents=True, exist_ok=True)

@@ -160,7 +160,8 @@ def subcommand_help(name: str, module, flag_names: list[str], full: bool = False
                 lines += wrap.wrap(text) if text else []
             else:
                 lines += textwrap.wrap(text, width=88, initial_indent="  ")
-    sections = [("flags", flag_names), ("common flags", ["verbose"])]
+    common = [] if "verbose" in flag_names else ["verbose"]
+    sections = [("flags", flag_names), ("common flags", common)]
     if full:
         shown = set(flag_names) | {"verbose"}
         sections.append(("absl flags", sorted(n for n in flags.FLAGS if n not in shown)))
@@ -186,12 +187,12 @@ def _define(name: str, module) -> list[str]:
     """Calls the module's `define_flags()` once per process; returns the names it defined."""
     from absl import flags
 
-    if "verbose" not in flags.FLAGS:
-        flags.DEFINE_bool("verbose", False, _VERBOSE_HELP)
     if name not in _DEFINED:
         before = set(flags.FLAGS)
         module.define_flags()
         _DEFINED[name] = [n for n in flags.FLAGS if n not in before]
+    if "verbose" not in flags.FLAGS:  # after the module's, so a module may define its own
+        flags.DEFINE_bool("verbose", False, _VERBOSE_HELP)
     return _DEFINED[name]
 
 
