@@ -27,7 +27,7 @@ from absl import logging
 
 from graphnsl.data import examples as _ex
 
-__all__ = ["build_graph", "read_embeddings", "define_flags", "main"]
+__all__ = ["build_graph", "read_embeddings", "top_k_lines", "id_ranks", "define_flags", "main"]
 
 _MIN_NORM = 1e-6
 
@@ -79,7 +79,8 @@ def read_embeddings(
     Raises:
       FileNotFoundError: a file does not exist.
       ValueError: a corrupted record, a missing id or embedding, an embedding whose length
-        differs from the first one's, or a repeated id (naming the file and record).
+        differs from the first one's or that holds NaN or inf, or a repeated id (naming the
+        file and record).
     """
     id_name = id_feature_name.encode("utf-8")
     embedding_name = embedding_feature_name.encode("utf-8")
@@ -119,6 +120,15 @@ def read_embeddings(
             matrix = np.frombuffer(raw, dtype="<f4").reshape(len(file), dim).astype(np.float32)
             for r, values in slow.items():
                 matrix[r] = values
+            bad = np.flatnonzero(~np.isfinite(matrix).all(axis=1))
+            if len(bad):
+                r = int(bad[0])
+                column = int(np.flatnonzero(~np.isfinite(matrix[r]))[0])
+                raise ValueError(
+                    f"{path}: record {r + 1}: embedding {embedding_feature_name!r} has the "
+                    f"non-finite value {matrix[r, column]} at position {column} "
+                    f"({len(bad)} such record(s) in this file); embeddings must be finite"
+                )
             blocks.append(matrix)
             where.append((path, len(ids)))
         for r, raw in enumerate(file_ids.tolist()):
@@ -201,6 +211,80 @@ def _normalize_like_nsl(embeddings: np.ndarray) -> np.ndarray:
     return out
 
 
+def _check_threshold(similarity_threshold: float) -> float:
+    threshold = float(similarity_threshold)
+    if not -1.0 <= threshold <= 1.0:  # also False for NaN
+        raise ValueError(
+            f"similarity_threshold must be a cosine similarity in [-1, 1], got {threshold!r}"
+        )
+    return threshold
+
+
+def _check_cap(max_nbrs_per_node: int | None) -> int | None:
+    if max_nbrs_per_node is None:
+        return None
+    if int(max_nbrs_per_node) != max_nbrs_per_node or max_nbrs_per_node < 1:
+        raise ValueError(
+            f"max_nbrs_per_node must be a positive integer or None, got {max_nbrs_per_node!r}"
+        )
+    return int(max_nbrs_per_node)
+
+
+def id_ranks(ids: Sequence[str]) -> np.ndarray:
+    """The position of each id in sorted (Python string) order: the cap's tie-break key."""
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[np.argsort(np.asarray(ids, dtype=object), kind="stable")] = np.arange(len(ids))
+    return rank
+
+
+def top_k_lines(
+    sources: np.ndarray,
+    targets: np.ndarray,
+    weights: np.ndarray,
+    k: int,
+    id_rank: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keeps each source's `k` best directed lines: by weight, ties to the smaller id.
+
+    Args:
+      sources, targets: int node numbers [m] of directed candidate lines, each line once.
+      weights: float32 [m], the lines' weights (already at or above the threshold).
+      k: the cap.
+      id_rank: int [n], `id_ranks(ids)`.
+
+    Returns:
+      `(sources, targets, weights)` of the kept lines, sorted by source number, then by
+      weight (largest first), then by target id.
+    """
+    order = np.lexsort((id_rank[targets], -weights, sources))
+    sources, targets, weights = sources[order], targets[order], weights[order]
+    if not len(sources):
+        return sources, targets, weights
+    new_group = np.ones(len(sources), dtype=bool)
+    new_group[1:] = sources[1:] != sources[:-1]
+    starts = np.flatnonzero(new_group)
+    group_start = np.repeat(starts, np.diff(np.append(starts, len(sources))))
+    keep = np.arange(len(sources)) - group_start < k
+    return sources[keep], targets[keep], weights[keep]
+
+
+def _format_lines(ids, sources, targets, weights, both_ways: bool) -> str:
+    texts = [f"{x:f}" for x in weights.tolist()]
+    if both_ways:
+        return "".join(
+            [
+                f"{ids[s]}\t{ids[t]}\t{w}\n{ids[t]}\t{ids[s]}\t{w}\n"
+                for s, t, w in zip(sources.tolist(), targets.tolist(), texts, strict=True)
+            ]
+        )
+    return "".join(
+        [
+            f"{ids[s]}\t{ids[t]}\t{w}\n"
+            for s, t, w in zip(sources.tolist(), targets.tolist(), texts, strict=True)
+        ]
+    )
+
+
 def build_graph(
     embedding_files: Sequence[str | os.PathLike] | str | os.PathLike,
     output_graph_path: str | os.PathLike,
@@ -211,30 +295,50 @@ def build_graph(
     lsh_rounds: int = 2,
     random_seed: int | None = None,
     block_bytes: int = 64 << 20,
+    *,
+    max_nbrs_per_node: int | None = None,
 ) -> dict:
     """Writes the graph of all example pairs with cosine similarity >= the threshold.
+
+    Without a cap the output is NSL's: every pair at or above the threshold, written in
+    both directions (`i j w` then `j i w`), pairs in row-major order of the upper triangle.
+
+    With `max_nbrs_per_node=k`, each node keeps its `k` most similar neighbours among those
+    at or above the threshold, as its own lines: the line `i j w` is written when `j` is
+    among `i`'s `k` best. Ranking is by the float32 weight (the value NSL computes, before
+    `%f` formatting), largest first; equal weights go to the neighbour whose id sorts first
+    (Python string order), so the result does not depend on file order. A pair that each
+    end keeps appears in both directions, as in NSL's output; a pair that only one end keeps
+    (the other end has k better neighbours) appears once, as that end's line. So every node
+    is the source of at most k lines (what pack_nbrs reads as its neighbours), and a node
+    may still be the target of more. Lines are grouped by source, in input order, best
+    first. With k >= every node's degree the lines are exactly the uncapped ones.
 
     Args:
       embedding_files: TFRecord path(s) of `tf.train.Example`s with an id and an embedding.
       output_graph_path: the output TSV (written under a temporary name, renamed when
-        complete); each edge appears in both directions, `source<TAB>target<TAB>%f`.
-      similarity_threshold: keep pairs whose cosine similarity is >= this.
+        complete), `source<TAB>target<TAB>%f`.
+      similarity_threshold: keep pairs whose cosine similarity is >= this, in [-1, 1].
       id_feature_name: the singleton bytes_list id feature.
       embedding_feature_name: the float_list embedding feature.
       lsh_splits, lsh_rounds, random_seed: NSL's LSH settings, validated as NSL does. The
         graph here is always the exact one (exact search is faster than NSL's LSH and finds
         every edge LSH would), so they do not change the result.
       block_bytes: memory for one block of the similarity matrix (rows * n * 8 bytes).
+      max_nbrs_per_node: the per-node cap k (a positive int), or None for no cap.
 
     Returns:
-      A dict of counts: `embeddings`, `dim`, `edges` (undirected pairs), `lines_written`,
-      `candidates_checked`, `seconds`.
+      A dict of counts: `embeddings`, `dim`, `edges` (node pairs written, in one direction
+      or both), `lines_written`, `lines_capped` (directed lines at or above the threshold
+      that the cap left out), `candidates_checked`, `seconds`.
 
     Raises:
       FileNotFoundError: an input file does not exist.
-      ValueError: bad LSH settings or bad input records (see `read_embeddings`).
+      ValueError: bad settings or bad input records (see `read_embeddings`).
     """
     start_time = time.perf_counter()
+    threshold = _check_threshold(similarity_threshold)
+    cap = _check_cap(max_nbrs_per_node)
     if lsh_splits < 0:
         raise ValueError("lsh_splits < 0")
     if lsh_splits > 0 and lsh_rounds < 1:
@@ -255,14 +359,16 @@ def build_graph(
 
     normalized = _normalize_like_nsl(embeddings)
     rows_per_block = max(1, int(block_bytes // max(4 * n, 1)))
-    threshold = float(similarity_threshold)
     # NSL compares a float32 similarity with a Python float, which NumPy rounds to float32.
     threshold32 = float(np.float32(threshold))
     # Two float32 dot products of unit vectors, summed in any orders, differ by at most
     # 2 * dim * 2**-24 (each is within dim * 2**-24 of the exact value).
     band = 1e-6 + 2.0 * embeddings.shape[1] * 2.0**-24
-    edges = 0
+    lines_written = 0
+    lines_capped = 0
     candidates = 0
+    pair_keys = []  # capped mode: min * n + max of each written line, to count node pairs
+    id_rank = id_ranks(ids) if cap is not None else None
 
     from tqdm import tqdm
 
@@ -270,42 +376,57 @@ def build_graph(
         blocks = range(0, n, rows_per_block)
         for lo in tqdm(blocks, desc="build_graph", unit="block", leave=False, mininterval=1.0):
             hi = min(lo + rows_per_block, n)
-            similarity = normalized[lo:hi] @ normalized[lo:].T  # columns lo..n-1
+            # Uncapped: the upper triangle (columns lo..n-1), each pair once, written both
+            # ways. Capped: whole rows, every line of sources lo..hi-1, so each source's
+            # top k is complete within its block.
+            first = lo if cap is None else 0
+            similarity = normalized[lo:hi] @ normalized[first:].T
             flat = np.flatnonzero(similarity >= threshold32 - band)
-            rows, cols = np.divmod(flat, n - lo)
-            keep = cols > rows  # row r is node lo + r, column c is node lo + c: j > i only
-            sources, targets = lo + rows[keep], lo + cols[keep]
+            rows, cols = np.divmod(flat, n - first)
+            sources, targets = lo + rows, first + cols
+            keep = targets > sources if cap is None else targets != sources
+            sources, targets = sources[keep], targets[keep]
             candidates += len(sources)
             # NSL's weight is np.dot of the two normalized float32 vectors; a matrix product
             # sums in another order, so each candidate is recomputed that way: np.vecdot
-            # runs the very same dot kernel as np.dot, pair by pair.
+            # runs the very same dot kernel as np.dot, pair by pair (and a product of two
+            # floats does not depend on their order, so (i, j) and (j, i) weigh the same).
             weights = np.vecdot(normalized[sources], normalized[targets])
             keep = weights >= threshold
-            sources, targets = sources[keep].tolist(), targets[keep].tolist()
-            lines = [
-                f"{ids[s]}\t{ids[t]}\t{w}\n{ids[t]}\t{ids[s]}\t{w}\n"
-                for s, t, w in zip(
-                    sources, targets, [f"{x:f}" for x in weights[keep].tolist()], strict=True
-                )
-            ]
-            out.write("".join(lines))
-            edges += len(lines)
+            sources, targets, weights = sources[keep], targets[keep], weights[keep]
+            if cap is None:
+                out.write(_format_lines(ids, sources, targets, weights, both_ways=True))
+                lines_written += 2 * len(sources)
+                continue
+            above = len(sources)
+            sources, targets, weights = top_k_lines(sources, targets, weights, cap, id_rank)
+            lines_capped += above - len(sources)
+            out.write(_format_lines(ids, sources, targets, weights, both_ways=False))
+            lines_written += len(sources)
+            pair_keys.append(np.minimum(sources, targets) * n + np.maximum(sources, targets))
+    if cap is None:
+        edges = lines_written // 2
+    else:
+        edges = len(np.unique(np.concatenate(pair_keys))) if pair_keys else 0
     seconds = time.perf_counter() - start_time
     result = {
         "embeddings": n,
         "dim": int(embeddings.shape[1]),
         "edges": edges,
-        "lines_written": 2 * edges,
+        "lines_written": lines_written,
+        "lines_capped": lines_capped,
         "candidates_checked": candidates,
         "read_seconds": round(read_seconds, 3),
         "seconds": round(seconds, 3),
     }
     logging.info(
-        "build_graph: %d embeddings, %d edges (each written both ways) at similarity >= %g "
-        "to %s in %.2f s.",
+        "build_graph: %d embeddings, %d node pairs in %d lines at similarity >= %g%s to %s "
+        "in %.2f s.",
         n,
         edges,
+        lines_written,
         threshold,
+        "" if cap is None else f" (cap {cap}: {lines_capped} lines left out)",
         output_graph_path,
         seconds,
     )
@@ -334,6 +455,13 @@ def define_flags() -> None:
     )
     define_once("integer", "lsh_rounds", 2, "NSL's LSH rounds (validated; see --lsh_splits).")
     define_once("integer", "random_seed", None, "NSL's LSH seed (unused: the graph is exact).")
+    define_once(
+        "integer",
+        "max_nbrs_per_node",
+        None,
+        "Keep each node's k most similar neighbours above the threshold as its lines "
+        "(ties to the smaller id); default: no cap, every edge both ways as NSL.",
+    )
 
 
 def main(argv: list[str]) -> None:
@@ -354,8 +482,16 @@ def main(argv: list[str]) -> None:
         lsh_splits=flag.lsh_splits,
         lsh_rounds=flag.lsh_rounds,
         random_seed=flag.random_seed,
+        max_nbrs_per_node=flag.max_nbrs_per_node,
     )
-    print(
-        f"Wrote {result['edges']} edges (both directions) over {result['embeddings']} "
-        f"embeddings to {argv[-1]}."
-    )
+    if flag.max_nbrs_per_node is None:
+        print(
+            f"Wrote {result['edges']} edges (both directions) over {result['embeddings']} "
+            f"embeddings to {argv[-1]}."
+        )
+    else:
+        print(
+            f"Wrote {result['lines_written']} lines ({result['edges']} node pairs; "
+            f"{result['lines_capped']} lines over the cap of {flag.max_nbrs_per_node} left "
+            f"out) over {result['embeddings']} embeddings to {argv[-1]}."
+        )
