@@ -1,8 +1,11 @@
 """Planetoid citation datasets (Cora, Citeseer, Pubmed) with the standard split.
 
 The files are the original `ind.<name>.<part>` pickles (Yang et al. 2016, as used by GCN and
-GAM). Pickles can run code when loaded, so they are read with an unpickler that admits only
-the NumPy, SciPy and container classes these files use; anything else is refused.
+GAM). Pickles can run code when loaded, so they are read with an unpickler that never hands a
+pickle a real class or function: the few globals these files name (NumPy's array and dtype
+reconstructors, SciPy's CSR matrix, `defaultdict(list)`) map to checking stand-ins, and the
+arrays and matrices are built afterwards from the checked pieces. Each part's type and shape
+is then checked against the others, and the files against pinned SHA-256 sums (a warning).
 
 Where the files are looked for, in order: `data_dir` (the folder holding `ind.cora.x`, or its
 parent holding `planetoid/`), `$GRAPHNSL_DATA_DIR/planetoid`, then the user cache
