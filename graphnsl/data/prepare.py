@@ -85,6 +85,7 @@ def prepare_planetoid(
     data_dir: str | os.PathLike | None = None,
     seed: int = 0,
     unlabeled_seeds: bool = False,
+    verify: bool = True,
 ) -> dict:
     """Writes the files above for Planetoid dataset `name` into `output_dir`.
 
@@ -96,6 +97,7 @@ def prepare_planetoid(
       data_dir: where the `ind.<name>.*` files are (see `planetoid.load`).
       seed: seed of the random80 split.
       unlabeled_seeds: also pack every pool node as an unlabeled seed.
+      verify: check the Planetoid files against their pinned SHA-256 sums (`planetoid.load`).
 
     Returns:
       The contents of `dataset_info.json`: sizes, counts and packing statistics.
@@ -107,7 +109,7 @@ def prepare_planetoid(
         raise ValueError(f"max_nbrs={max_nbrs!r} must be an int >= 0.")
     out = pathlib.Path(output_dir)
     _check_output_dir(out)
-    dataset = planetoid.load(name, data_dir)
+    dataset = planetoid.load(name, data_dir, verify=verify)
     nodes = split_nodes(dataset, split, seed)
     out.mkdir(parents=True, exist_ok=True)
     counts = {}
@@ -209,6 +211,9 @@ def define_flags() -> None:
     )
     flags.DEFINE_integer("seed", 0, "Seed of the random80 split.")
     flags.DEFINE_bool("unlabeled_seeds", False, "Also pack non-training nodes as unlabeled seeds.")
+    flags.DEFINE_bool(
+        "no_verify", False, "Skip checking the Planetoid files against their pinned SHA-256 sums."
+    )
 
 
 def main(argv) -> None:
@@ -221,6 +226,13 @@ def main(argv) -> None:
     logging.getLogger().setLevel(logging.INFO)
     f = flags.FLAGS
     info = prepare_planetoid(
-        f.dataset, f.output_dir, f.max_nbrs, f.split, f.data_dir, f.seed, f.unlabeled_seeds
+        f.dataset,
+        f.output_dir,
+        f.max_nbrs,
+        f.split,
+        f.data_dir,
+        f.seed,
+        f.unlabeled_seeds,
+        verify=not f.no_verify,
     )
     print(json.dumps(info, indent=2))

@@ -20,6 +20,42 @@ def _single_input_name(model: keras.Model) -> bool:
     return isinstance(inputs, (list, tuple)) and len(inputs) == 1
 
 
+def _tap_layer(base_model: keras.Model, layer_name: str) -> keras.Model:
+    """A model on `base_model`'s layers returning `(model output, output of layer_name)`."""
+    if not isinstance(layer_name, str):
+        raise ValueError(f"regularize_layer must be a layer name (str), got {layer_name!r}.")
+    try:
+        inputs, outputs = base_model.inputs, base_model.outputs
+    except (AttributeError, ValueError):
+        inputs = outputs = None
+    if not inputs or not outputs:
+        raise ValueError(
+            f"regularize_layer={layer_name!r} needs a functional or Sequential base model "
+            f"built on keras.Input; {base_model.name!r} ({type(base_model).__name__}) has no "
+            "known layer graph. Make the layer's output an output of the model instead."
+        )
+    if len(outputs) != 1:
+        raise ValueError(
+            f"GraphRegularization needs a base model with one output, {base_model.name!r} "
+            f"has {len(outputs)}."
+        )
+    names = [layer.name for layer in base_model.layers]
+    if layer_name not in names:
+        raise ValueError(
+            f"regularize_layer={layer_name!r} is not a layer of {base_model.name!r}; its "
+            f"layers are {names}."
+        )
+    layer = base_model.get_layer(layer_name)
+    try:
+        tapped = layer.output
+    except (AttributeError, ValueError) as error:
+        raise ValueError(
+            f"regularize_layer={layer_name!r}: the layer's output is not defined ({error}); "
+            "a layer called more than once has no single output."
+        ) from None
+    return keras.Model(inputs, [outputs[0], tapped], name=f"{base_model.name}_tapped")
+
+
 @keras.saving.register_keras_serializable(package="graphnsl")
 class GraphRegularization(MaskUnlabeledSteps, keras.Model):
     """Wraps a Keras model so that training adds a graph regularization term to its loss.
@@ -57,6 +93,11 @@ class GraphRegularization(MaskUnlabeledSteps, keras.Model):
         input.
       graph_reg_config: a `GraphRegConfig` (see `make_graph_reg_config`); None means the
         default (0 neighbours, so no regularization).
+      regularize_layer: the name of a layer of `base_model` whose output is regularized
+        instead of the model's output (e.g. the embedding layer of an image model, as in
+        Graph-RISE); None (the default, NSL's behaviour) regularizes the model's output. The
+        wrapper still returns, and the supervised loss still sees, the model's output. Needs
+        a functional or Sequential base model (one whose layer graph is known).
       **kwargs: `keras.Model` arguments (`name`, ...).
 
     Input shapes: dict of `[B, ...]` sample features, `[B, ...]` neighbour features of the
@@ -73,6 +114,7 @@ class GraphRegularization(MaskUnlabeledSteps, keras.Model):
         self,
         base_model: keras.Model,
         graph_reg_config: GraphRegConfig | None = None,
+        regularize_layer: str | None = None,
         **kwargs,
     ):
         kwargs.setdefault("name", "graph_regularization")
@@ -96,6 +138,11 @@ class GraphRegularization(MaskUnlabeledSteps, keras.Model):
         self.pairwise_distance = PairwiseDistance(
             graph_reg_config.distance_config, name="pairwise_distance"
         )
+        self.regularize_layer = regularize_layer
+        # The base model's layers with two outputs (model output, regularized layer's output).
+        self._tapped_model = None
+        if regularize_layer is not None:
+            self._tapped_model = _tap_layer(base_model, regularize_layer)
         self.graph_loss_tracker = keras.metrics.Mean(name="graph_loss")
         self.scaled_graph_loss_tracker = keras.metrics.Mean(name="scaled_graph_loss")
 
@@ -140,15 +187,17 @@ class GraphRegularization(MaskUnlabeledSteps, keras.Model):
             name: tf.concat([value, tf.cast(neighbors[name], value.dtype)], axis=0)
             for name, value in samples.items()
         }
-        outputs = self._run_base(joined, training)
+        if self._tapped_model is not None:
+            outputs, regularized = self._tapped_model(self._base_inputs(joined), training=training)
+        else:
+            outputs = regularized = self._run_base(joined, training)
         if not isinstance(outputs, tf.Tensor):
             raise ValueError(
                 "GraphRegularization needs a base model with one output tensor, got "
                 f"{type(outputs).__name__}."
             )
         sample_outputs = outputs[:batch]
-        neighbor_outputs = outputs[batch:]
-        graph_loss = self.pairwise_distance(sample_outputs, neighbor_outputs, weights)
+        graph_loss = self.pairwise_distance(regularized[:batch], regularized[batch:], weights)
         scaled_graph_loss = self._graph_reg_config.multiplier * graph_loss
         self.add_loss(scaled_graph_loss)
         self.graph_loss_tracker.update_state(graph_loss)
@@ -159,6 +208,7 @@ class GraphRegularization(MaskUnlabeledSteps, keras.Model):
         config = super().get_config()
         config["base_model"] = keras.saving.serialize_keras_object(self.base_model)
         config["graph_reg_config"] = self._graph_reg_config.to_dict()
+        config["regularize_layer"] = self.regularize_layer
         return config
 
     @classmethod

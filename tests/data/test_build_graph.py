@@ -152,3 +152,101 @@ def test_cli_main(tmp_path, capsys):
         flags.FLAGS.unparse_flags()
     assert set(_read_tsv(tmp_path / "g.tsv")[0]) == {("a", "b"), ("b", "a")}
     assert "Wrote 1 edges" in capsys.readouterr().out
+    rest = flags.FLAGS(argv[:1] + ["--max_nbrs_per_node=1", "--similarity_threshold=-1"] + argv[2:])
+    try:
+        bg.main(rest)
+    finally:
+        flags.FLAGS.unparse_flags()
+    # Each node's one best: a and b each other, c (orthogonal to a, b) takes b (0.0995 > 0).
+    lines = (tmp_path / "g.tsv").read_text().splitlines()
+    assert [line.split("\t")[:2] for line in lines] == [["a", "b"], ["b", "a"], ["c", "b"]]
+    assert "Wrote 3 lines (2 node pairs; 3 lines over the cap of 1 left out)" in (
+        capsys.readouterr().out
+    )
+
+
+def _capped_reference(ids, vectors, threshold, k):
+    """Per node, one at a time: its neighbours >= threshold sorted by (-weight, id), first k."""
+    vectors = np.asarray(vectors, np.float32)
+    unit = [v / max(np.linalg.norm(v), np.float64(1e-6)) for v in vectors]
+    lines = {}
+    for i in range(len(ids)):
+        nbrs = []
+        for j in range(len(ids)):
+            w = np.dot(unit[i], unit[j])
+            if j != i and w >= threshold:
+                nbrs.append((-float(w), ids[j], f"{float(w):f}"))
+        for _, target, text in sorted(nbrs)[:k]:
+            lines[(ids[i], target)] = text
+    return lines
+
+
+def test_cap_hand_built_ties_and_one_way_lines(tmp_path):
+    # a's neighbours b, c, d are at the same angle (weight 0.8 each), e is at 0.6; with k=2
+    # a keeps the two smallest ids b and c. d keeps a (its best), so a-d appears as d's line
+    # only.
+    ids = ["a", "d", "c", "b", "e"]
+    vectors = [[1, 0, 0], [0.8, 0, 0.6], [0.8, 0.6, 0], [0.8, -0.6, 0], [0.6, 0, -0.8]]
+    _write(tmp_path / "e.tfr", ids, vectors)
+    counts = bg.build_graph(
+        tmp_path / "e.tfr", tmp_path / "g.tsv", similarity_threshold=0.5, max_nbrs_per_node=2
+    )
+    lines = (tmp_path / "g.tsv").read_text().splitlines()
+    by_source = {}
+    for line in lines:
+        s, t, w = line.split("\t")
+        by_source.setdefault(s, []).append((t, w))
+    assert by_source["a"] == [("b", "0.800000"), ("c", "0.800000")]
+    # d: a at 0.8, then c and b tie at 0.64: b goes first; d-e is 0.
+    assert by_source["d"] == [("a", "0.800000"), ("b", "0.640000")]
+    assert by_source["c"] == [("a", "0.800000"), ("d", "0.640000")]  # c-b is 0.28
+    assert by_source["e"] == [("a", "0.600000")]  # e-b and e-c are 0.48 < 0.5
+    assert all(len(v) <= 2 for v in by_source.values())
+    assert counts["lines_written"] == len(lines) == 9
+    assert counts["lines_capped"] == len(_reference(ids, vectors, 0.5)) - 9
+    want = _capped_reference(ids, vectors, 0.5, 2)
+    got = {(s, t): w for s, t, w in (line.split("\t") for line in lines)}
+    assert got == want
+    pairs = {frozenset(p) for p in got}
+    assert counts["edges"] == len(pairs)
+
+
+@pytest.mark.parametrize("k,block_bytes", [(1, 1), (3, 1 << 20), (1000, 1 << 20)])
+def test_cap_matches_reference(tmp_path, k, block_bytes):
+    rng = np.random.default_rng(1)
+    centers = rng.normal(size=(3, 8))
+    vectors = centers[rng.integers(0, 3, 40)] + 0.4 * rng.normal(size=(40, 8))
+    vectors[5] = vectors[6]  # an exact tie in every row
+    ids = [f"n{i}" for i in range(40)]
+    _write(tmp_path / "a.tfr", ids[:25], vectors[:25])
+    _write(tmp_path / "b.tfr", ids[25:], vectors[25:])
+    counts = bg.build_graph(
+        [tmp_path / "a.tfr", tmp_path / "b.tfr"],
+        tmp_path / "g.tsv",
+        similarity_threshold=0.8,
+        block_bytes=block_bytes,
+        max_nbrs_per_node=k,
+    )
+    got, lines = _read_tsv(tmp_path / "g.tsv")
+    assert got == _capped_reference(ids, vectors, 0.8, k)
+    assert lines == counts["lines_written"]
+    if k == 1000:  # no node has that many: the uncapped graph, line for line as a set
+        assert got == _reference(ids, vectors, 0.8) and counts["lines_capped"] == 0
+    else:
+        assert counts["lines_capped"] > 0
+
+
+def test_bad_settings_and_values(tmp_path):
+    _write(tmp_path / "ok.tfr", ["a", "b"], [[1, 0, 0], [0, 1, 0]])
+    for bad in [1.5, -1.01, float("nan")]:
+        with pytest.raises(ValueError, match=r"similarity_threshold must be .*\[-1, 1\]"):
+            bg.build_graph(tmp_path / "ok.tfr", tmp_path / "g.tsv", similarity_threshold=bad)
+    for bad in [0, -3, 2.5]:
+        with pytest.raises(ValueError, match="max_nbrs_per_node must be a positive integer"):
+            bg.build_graph(tmp_path / "ok.tfr", tmp_path / "g.tsv", max_nbrs_per_node=bad)
+    _write(tmp_path / "nan.tfr", ["c", "d", "e"], [[1, 0, 0], [0, np.inf, 0], [np.nan, 0, 0]])
+    with pytest.raises(
+        ValueError, match=r"nan\.tfr: record 2: .*non-finite value inf at position 1"
+    ):
+        bg.build_graph([tmp_path / "ok.tfr", tmp_path / "nan.tfr"], tmp_path / "g.tsv")
+    assert not (tmp_path / "g.tsv").exists()

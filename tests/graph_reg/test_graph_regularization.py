@@ -276,3 +276,98 @@ def test_mirrored_strategy_on_two_logical_cpus_matches_one_device():
         results["mirrored"]["kernel"], results["single"]["kernel"], rtol=1e-4, atol=1e-6
     )
     assert not np.allclose(results["single"]["kernel"], _kernel()[0])
+
+
+# --- regularize_layer: graph regularization of an inner layer (Graph-RISE's embedding) ---
+
+EMBED = 3
+
+
+def _embedding_kernels():
+    rng = np.random.default_rng(11)
+    return (
+        rng.normal(size=(DIM, EMBED)).astype("float32"),
+        rng.normal(size=(EMBED, CLASSES)).astype("float32"),
+    )
+
+
+def _two_layer(kind):
+    first, second = _embedding_kernels()
+    layers = [
+        keras.layers.Dense(EMBED, use_bias=False, activation="tanh", name="embedding"),
+        keras.layers.Dense(CLASSES, use_bias=False, name="logits"),
+    ]
+    if kind == "sequential":
+        model = keras.Sequential([keras.Input((DIM,), name="x"), *layers])
+    else:
+        inputs = keras.Input((DIM,), name="x")
+        model = keras.Model(inputs, layers[1](layers[0](inputs)))
+    model.get_layer("embedding").set_weights([first])
+    model.get_layer("logits").set_weights([second])
+    return model
+
+
+def _numpy_embedding_graph_loss(features):
+    first, _ = _embedding_kernels()
+    embed = lambda x: np.tanh(x @ first)  # noqa: E731
+    sources = np.repeat(embed(features["x"]), K, axis=0)
+    targets = np.stack([embed(features[f"NL_nbr_{i}_x"]) for i in range(K)], 1).reshape(-1, EMBED)
+    weights = np.stack([features[f"NL_nbr_{i}_weight"] for i in range(K)], 1).reshape(-1, 1)
+    weights = np.broadcast_to(weights, sources.shape)
+    return np.sum(weights * (sources - targets) ** 2) / np.count_nonzero(weights)
+
+
+@pytest.mark.parametrize("kind", ["sequential", "functional"])
+def test_regularize_layer_regularizes_that_layer_and_returns_the_output(kind):
+    features, labels = _packed()
+    first, second = _embedding_kernels()
+    logits = np.tanh(features["x"] @ first) @ second
+    config = make_graph_reg_config(max_neighbors=K, multiplier=0.5)
+    model = GraphRegularization(_two_layer(kind), config, regularize_layer="embedding")
+    model.compile(keras.optimizers.SGD(0.0), keras.losses.SparseCategoricalCrossentropy(True))
+    np.testing.assert_allclose(model(features, training=True), logits, rtol=1e-5, atol=1e-6)
+    graph_loss = _numpy_embedding_graph_loss(features)
+    assert abs(graph_loss - _numpy_graph_loss(features)) > 0.1  # not the output's distance
+    logs = model.train_on_batch(features, labels, return_dict=True)
+    np.testing.assert_allclose(logs["graph_loss"], graph_loss, rtol=1e-5)
+    np.testing.assert_allclose(
+        logs["loss"], _numpy_cross_entropy(logits, labels) + 0.5 * graph_loss, rtol=1e-5
+    )
+    np.testing.assert_allclose(model.predict(features, verbose=0), logits, rtol=1e-5, atol=1e-6)
+
+
+def test_regularize_layer_config_round_trip_and_save(tmp_path):
+    config = make_graph_reg_config(max_neighbors=K, multiplier=0.5)
+    model = GraphRegularization(_two_layer("functional"), config, regularize_layer="embedding")
+    assert model.get_config()["regularize_layer"] == "embedding"
+    assert (
+        GraphRegularization(_two_layer("functional"), config).get_config()["regularize_layer"]
+        is None
+    )  # NSL's default: the output
+    clone = GraphRegularization.from_config(model.get_config())
+    assert clone.regularize_layer == "embedding" and clone.graph_reg_config == config
+    features, labels = _packed()
+    model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(True))
+    model.train_on_batch(features, labels)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded.regularize_layer == "embedding"
+    np.testing.assert_allclose(
+        loaded.predict(features, verbose=0), model.predict(features, verbose=0), rtol=1e-6
+    )
+    loaded.compile(keras.optimizers.SGD(0.0), keras.losses.SparseCategoricalCrossentropy(True))
+    np.testing.assert_allclose(
+        loaded.train_on_batch(features, labels, return_dict=True)["graph_loss"],
+        model.train_on_batch(features, labels, return_dict=True)["graph_loss"],
+        rtol=1e-5,
+    )
+
+
+def test_regularize_layer_errors_name_the_layer():
+    config = make_graph_reg_config(max_neighbors=K)
+    with pytest.raises(
+        ValueError, match=r"regularize_layer='embeding' is not a layer .*'embedding'"
+    ):
+        GraphRegularization(_two_layer("functional"), config, regularize_layer="embeding")
+    with pytest.raises(ValueError, match="needs a functional or Sequential base model"):
+        GraphRegularization(_subclassed(), config, regularize_layer="dense")
