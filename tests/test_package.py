@@ -57,3 +57,15 @@ def test_nsl_style_use_and_unknown_names():
     assert gnsl.graph_reg.GraphRegularization.__module__.startswith("graphnsl.graph_reg")
     with pytest.raises(AttributeError, match="'graphnsl' has no attribute 'tensorflow_models'"):
         getattr(gnsl, "tensorflow_models")  # noqa: B009
+
+
+def test_data_submodules_are_lazy_attributes():
+    import graphnsl.data as data
+
+    listed = dir(data)
+    for name in ("planetoid", "examples", "tfrecord", "graph_tsv", "make_dataset"):
+        assert name in listed
+    assert data.planetoid.__name__ == "graphnsl.data.planetoid"
+    assert data.graph_tsv.write_graph_tsv is data.examples.write_graph_tsv
+    with pytest.raises(AttributeError, match="no_such_module"):
+        data.no_such_module  # noqa: B018
