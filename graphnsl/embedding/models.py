@@ -301,8 +301,17 @@ class SampledSoftmaxModel(keras.Model):
         self.embedding_network = embedding_network
         self.num_classes = int(num_classes)
         self.head = SampledSoftmaxHead(num_classes, name="head")
-        if embedding_network.built:
-            self.head.build(tuple(embedding_network.output.shape))
+        try:  # a functional or Sequential network on keras.Input knows its output now
+            output_shape = tuple(embedding_network.outputs[0].shape)
+        except (AttributeError, IndexError, TypeError, ValueError):
+            output_shape = None
+        if output_shape is not None:
+            self.head.build(output_shape)
+
+    def build(self, input_shape):
+        if not self.head.built:
+            self.head.build(self.embedding_network.compute_output_shape(input_shape))
+        self.built = True
 
     def call(self, inputs, training=None):
         return self.embedding_network(inputs, training=training)

@@ -35,10 +35,13 @@ def _save(fig, path) -> str:
 def tsne_map(embeddings: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> np.ndarray:
     """2-d t-SNE coordinates `[N, 2]` of `embeddings` `[N, D]` (cosine metric, PCA init)."""
     from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
 
-    return TSNE(
-        n_components=2, perplexity=perplexity, metric="cosine", init="pca", random_state=seed
-    ).fit_transform(np.asarray(embeddings, np.float32))
+    # One OpenMP thread: on a loaded machine, spinning OpenMP workers stall t-SNE for minutes.
+    with threadpool_limits(limits=1):
+        return TSNE(
+            n_components=2, perplexity=perplexity, metric="cosine", init="pca", random_state=seed
+        ).fit_transform(np.asarray(embeddings, np.float32))
 
 
 def plot_tsne(
