@@ -19,6 +19,11 @@ triplet accuracy and recall at margin 0.1 over 20,000 seeded test triplets (cosi
 
   nice -n 5 examples/graph_rise_fashion_mnist.py --labels_per_class=100 --seeds=3 \\
       --output_dir=/tmp/grise --output_json=/tmp/grise/results.json --embeddings_dir=/tmp/grise/emb
+
+Measured (1500 steps x 64, 3 seeds, load average 16-28 on 2 shared cores, 37 min): at 100
+labels/class kNN@1 softmax 81.2, triplet 75.9, graph_rise 82.3; triplet accuracy 89.5, 90.0,
+92.9. With all labels (1 seed) kNN@1 85.7, 83.1, 85.5; triplet accuracy 94.2, 94.6, 94.5.
+A graph-regularized step cost 1.5-2.1x a plain one.
 """
 
 from __future__ import annotations
