@@ -32,7 +32,8 @@ _EXPORTS = {
     "L2Normalize": "models",
     "ResidualBlock": "models",
     "SampledSoftmaxLoss": "models",
-    "SampledSoftmaxClassifier": "models",
+    "SampledSoftmaxHead": "models",
+    "SampledSoftmaxModel": "models",
     "build_embedding_network": "models",
     "build_classifier": "models",
 }
