@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/bench_gcn.py --dataset=cora --epochs=200 --output_json=/tmp/b.json
 
-Full graph: each epoch is what the peer (`shared/peers/pyg_gcn_cora.py`, PyG `GCNConv`, run
-in its own virtual environment) does: one training step on the whole graph (dropout on,
+Full graph: each epoch is what the peer (`pyg_gcn_cora.py`, PyG `GCNConv`, run in its own
+virtual environment: `PEERS_DIR/pyg`, made with the scripts by `benchmarks/setup_peers.sh
+PEERS_DIR`; `--peers_dir`, default `$GRAPHNSL_PEERS_DIR` or `~/.cache/graphnsl/peers`) does: one training step on the whole graph (dropout on,
 loss on the training nodes), one inference pass over the whole graph, validation and test
 accuracy read back to the host, best-validation test accuracy kept. Ours is
 `gnn.GraphConvolutionalNodeClassifier` (two graph_nets CommNet blocks) on the same split and
@@ -22,13 +23,14 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import subprocess
 import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import peers  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -41,11 +43,17 @@ def define_flags() -> None:
     flags.DEFINE_string(
         "data_dir", None, "Folder with ind.<name>.* (default: $GRAPHNSL_DATA_DIR/planetoid)."
     )
-    flags.DEFINE_string("peer_python", "/work/venvs/pyg/bin/python", "Python of the PyG venv.")
     flags.DEFINE_string(
-        "peer_script",
-        str(ROOT.parent / "shared" / "peers" / "pyg_gcn_cora.py"),
-        "The PyG peer script.",
+        "peers_dir",
+        peers.default_peers_dir(),
+        "Folder made by benchmarks/setup_peers.sh: the peer scripts and the pyg/ venv "
+        "(default: $GRAPHNSL_PEERS_DIR, else ~/.cache/graphnsl/peers).",
+    )
+    flags.DEFINE_string(
+        "peer_python", None, "Python of the PyG venv (default: PEERS_DIR/pyg/bin/python)."
+    )
+    flags.DEFINE_string(
+        "peer_script", None, "The PyG peer script (default: PEERS_DIR/pyg_gcn_cora.py)."
     )
     flags.DEFINE_integer("packed_epochs", 5, "Timed packed-mode epochs (after one warm-up).")
     flags.DEFINE_integer("packed_batch_size", 128, "Packed-mode seeds per batch.")
@@ -159,15 +167,13 @@ def bench_full_fit(dataset) -> dict:
 
 def bench_peer() -> dict:
     command = [
-        FLAGS.peer_python,
-        FLAGS.peer_script,
+        FLAGS.peer_python or peers.peer_python(FLAGS.peers_dir, "pyg"),
+        FLAGS.peer_script or peers.peer_script(FLAGS.peers_dir, "pyg_gcn_cora.py"),
         _planetoid_dir(FLAGS.dataset),
         FLAGS.dataset,
         str(FLAGS.epochs),
     ]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    line = [row for row in output.splitlines() if row.startswith("{")][-1]
-    peer = json.loads(line)
+    peer = peers.run_measured(command)  # names the command and its output's end on failure
     return {
         "system": "PyG GCNConv (peer)",
         "epochs_per_s": peer["epochs_per_s"],

@@ -4,11 +4,14 @@ Both train the same model (MLP 128-128-7 on 64-dim features, L2 graph loss on lo
 multiplier 0.1, Adam, batch 128) on the same packed TFRecord file (5 neighbours), with the
 same input pipeline (batch -> parse -> cache -> prefetch) and the same measurement: the
 examples/s of the faster of epochs 2 and 3. NSL runs on legacy Keras 2 in its own virtual
-environment (`/work/shared/peers/nsl_graph_reg_train.py`), in the same run.
+environment (`nsl_graph_reg_train.py` of the peers folder that `benchmarks/setup_peers.sh`
+makes; `--peers_dir`, default `$GRAPHNSL_PEERS_DIR` or `~/.cache/graphnsl/peers`), in the
+same run.
 
 Usage:
   python benchmarks/bench_graph_reg_train.py [--nodes=100000 --labeled_fraction=0.2
-      --degree=10 --dim=64 --max_nbrs=5] [--work_dir=DIR] [--output_json=PATH]
+      --degree=10 --dim=64 --max_nbrs=5] [--work_dir=DIR] [--peers_dir=DIR]
+      [--output_json=PATH]
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ import time
 from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peers import make_pack_workload, run_measured  # noqa: E402
+from peers import (  # noqa: E402
+    default_peers_dir,
+    make_pack_workload,
+    peer_python,
+    peer_script,
+    run_measured,
+)
 
 FLAGS = flags.FLAGS
 
@@ -37,8 +46,15 @@ def define_flags() -> None:
     flags.DEFINE_integer("batch", 128, "Batch size.")
     flags.DEFINE_integer("epochs", 3, "Epochs; the fastest after the first is reported.")
     flags.DEFINE_string("work_dir", None, "Folder for the workload (default: a temporary one).")
-    flags.DEFINE_string("peers_dir", "/work/shared/peers", "Folder of the peer scripts.")
-    flags.DEFINE_string("nsl_python", "/work/venvs/nsl/bin/python", "Python of the NSL venv.")
+    flags.DEFINE_string(
+        "peers_dir",
+        default_peers_dir(),
+        "Folder made by benchmarks/setup_peers.sh: the peer scripts and the nsl/ venv "
+        "(default: $GRAPHNSL_PEERS_DIR, else ~/.cache/graphnsl/peers).",
+    )
+    flags.DEFINE_string(
+        "nsl_python", None, "Python of the NSL venv (default: PEERS_DIR/nsl/bin/python)."
+    )
     flags.DEFINE_list(
         "variants",
         "default,jit,jit_spe",
@@ -55,7 +71,7 @@ def make_packed_file(work_dir: pathlib.Path) -> tuple[pathlib.Path, str]:
         return packed, "existing file"
     make_pack_workload(
         sys.executable,
-        FLAGS.peers_dir,
+        os.path.dirname(peer_script(FLAGS.peers_dir, "make_pack_workload.py")),
         work_dir,
         FLAGS.nodes,
         FLAGS.labeled_fraction,
@@ -128,11 +144,14 @@ VARIANTS = {
 
 def main(argv) -> None:
     if len(argv) > 1:
-        raise SystemExit(f"unexpected arguments: {argv[1:]}")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     for name in FLAGS.variants:
         if name not in VARIANTS:
-            raise SystemExit(f"--variants: unknown {name!r}; valid: {', '.join(VARIANTS)}.")
+            raise app.UsageError(f"--variants: unknown {name!r}; valid: {', '.join(VARIANTS)}.")
+    # Find the peer before the long workload is written.
+    nsl_python = FLAGS.nsl_python or peer_python(FLAGS.peers_dir, "nsl")
+    nsl_script = peer_script(FLAGS.peers_dir, "nsl_graph_reg_train.py")
     with tempfile.TemporaryDirectory(prefix="bench_graph_reg.") as scratch:
         work_dir = pathlib.Path(FLAGS.work_dir or scratch)
         work_dir.mkdir(parents=True, exist_ok=True)
@@ -140,8 +159,8 @@ def main(argv) -> None:
         print(f"packed file: {packed} ({packer})", flush=True)
         peer = run_measured(
             [
-                FLAGS.nsl_python,
-                f"{FLAGS.peers_dir}/nsl_graph_reg_train.py",
+                nsl_python,
+                nsl_script,
                 str(packed),
                 str(FLAGS.dim),
                 str(FLAGS.max_nbrs),

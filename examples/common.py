@@ -25,6 +25,13 @@ FIELDS = (
 )
 
 
+def import_tensorflow():
+    """Imports TensorFlow without its start-up banners (see `graphnsl._quiet`)."""
+    from graphnsl import _quiet
+
+    return _quiet.import_tensorflow()
+
+
 def result_row(
     model: str, dataset: str, accuracies: Sequence[float], seconds: float | Sequence[float]
 ) -> dict:

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """graph_nets models on Cora or Citeseer: graph-regularized MLP and CommNet GCN, three modes.
 
     python examples/gnn_planetoid.py --dataset=cora --model=gcn --mode=full --seeds=3
@@ -49,7 +50,7 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow: fatal messages only
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import common  # noqa: E402
@@ -227,8 +228,13 @@ def run_one(
     )
     best = BestValidation.make()
     start = time.perf_counter()
-    history = model.fit(
-        train, epochs=settings["epochs"], validation_data=val, callbacks=[best], verbose=0
+    history = model.fit(  # a tf.data dataset: shuffle=False keeps Keras from warning
+        train,
+        epochs=settings["epochs"],
+        validation_data=val,
+        callbacks=[best],
+        shuffle=False,
+        verbose=0,
     )
     seconds = time.perf_counter() - start
     if len(history.epoch) != settings["epochs"]:
@@ -240,6 +246,7 @@ def run_one(
 def main(argv) -> None:
     del argv
     logging.getLogger("absl").setLevel(logging.WARNING)
+    common.import_tensorflow()
     for name in FLAGS.model:
         if name not in MODELS:
             raise app.UsageError(f"--model={name!r} is not valid; use one of {MODELS}.")

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Plain MLP vs graph-regularized MLP (NSL's GraphRegularization) on Cora or Citeseer.
 
     python examples/graph_reg_planetoid.py --dataset=cora --seeds=3
@@ -41,7 +42,7 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow: fatal messages only
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import common  # noqa: E402
@@ -291,6 +292,7 @@ def train_and_test(info: dict, data: dict, settings: dict, seed: int, regularize
         epochs=settings["epochs"],
         validation_data=None if val_x is None else (val_x, val_y),
         callbacks=callbacks,
+        shuffle=False,  # `train` shuffles itself; Keras warns about shuffle=True on a dataset
         verbose=2 if FLAGS.verbose else 0,
     )
     seconds = time.perf_counter() - start
@@ -305,9 +307,10 @@ def train_and_test(info: dict, data: dict, settings: dict, seed: int, regularize
 
 def main(argv) -> None:
     if len(argv) > 1:
-        raise SystemExit(f"unexpected arguments: {argv[1:]}")
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     if not FLAGS.verbose:
         logging.getLogger("graphnsl").setLevel(logging.WARNING)
+    common.import_tensorflow()
     settings = _settings()
     print(f"{FLAGS.dataset} ({FLAGS.split}), settings: {settings}", flush=True)
     results = {"MLP": ([], []), "MLP + graph regularization": ([], [])}

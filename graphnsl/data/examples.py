@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from graphnsl.data.atomic import AtomicOutput, check_output_path
 
 __all__ = [
     "make_example",
@@ -50,6 +51,7 @@ __all__ = [
     "encode_varint",
     "decode_varints",
     "AtomicOutput",
+    "check_output_path",
 ]
 
 # ---------------------------------------------------------------------------------------
@@ -429,33 +431,6 @@ def find_single_bytes_feature(file: RecordFile, index: FeatureIndex, name: bytes
     end[records] = entry_end
     found[records] = good
     return start, end, found
-
-
-class AtomicOutput:
-    """Opens a temporary file beside `path`; renames it to `path` on success only."""
-
-    def __init__(self, path: str | os.PathLike, mode: str = "wb"):
-        self.path = os.fspath(path)
-        self.mode = mode
-
-    def __enter__(self):
-        folder = os.path.dirname(os.path.abspath(self.path))
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(f"Output folder does not exist: {folder!r} (for {self.path!r})")
-        fd, self.tmp = tempfile.mkstemp(
-            prefix=f".{os.path.basename(self.path)}.", suffix=".tmp", dir=folder
-        )
-        self.file = os.fdopen(fd, self.mode)
-        return self.file
-
-    def __exit__(self, exc_type, exc, tb):
-        self.file.close()
-        if exc_type is None:
-            os.chmod(self.tmp, 0o644)
-            os.replace(self.tmp, self.path)
-        else:
-            os.unlink(self.tmp)
-        return False
 
 
 def _frames(records: list[bytes]) -> bytes:

@@ -105,9 +105,10 @@ def prepare_planetoid(
 
     if isinstance(max_nbrs, bool) or not isinstance(max_nbrs, int) or max_nbrs < 0:
         raise ValueError(f"max_nbrs={max_nbrs!r} must be an int >= 0.")
+    out = pathlib.Path(output_dir)
+    _check_output_dir(out)
     dataset = planetoid.load(name, data_dir)
     nodes = split_nodes(dataset, split, seed)
-    out = pathlib.Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     counts = {}
     for part in ("val", "test", "unlabeled"):
@@ -155,13 +156,21 @@ def prepare_planetoid(
         "graph_edges": int(adjacency.nnz),
         "packing": {k: v for k, v in packing.items() if isinstance(v, (int, float, str))},
     }
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".dataset_info.")
-    with os.fdopen(fd, "w") as handle:
+    with examples.AtomicOutput(out / "dataset_info.json", "w") as handle:
         json.dump(info, handle, indent=2)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, out / "dataset_info.json")
     logger.info("wrote %s to %s: %s", name, out, info)
     return info
+
+
+def _check_output_dir(out: pathlib.Path) -> None:
+    """Fails before the dataset is read when `out` or one of its files cannot be written."""
+    from graphnsl.data.atomic import check_output_path
+
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--output_dir {str(out)!r} is a file, not a folder.")
+    if out.is_dir():
+        for name in FILES:
+            check_output_path(out / name)
 
 
 def _chain(*iterables):
@@ -203,11 +212,11 @@ def define_flags() -> None:
 
 
 def main(argv) -> None:
-    from absl import flags
+    from absl import app, flags
     from absl import logging as absl_logging
 
     if len(argv) > 1:
-        raise SystemExit(f"unexpected arguments: {argv[1:]}")
+        raise app.UsageError(f"takes no positional arguments, got {argv[1:]}")
     absl_logging.set_verbosity(absl_logging.INFO)
     logging.getLogger().setLevel(logging.INFO)
     f = flags.FLAGS

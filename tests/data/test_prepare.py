@@ -1,6 +1,7 @@
 """prepare-planetoid: NSL's Cora schema, the two splits, packed neighbours are graph neighbours."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -96,3 +97,19 @@ def test_bad_arguments(tmp_path, planetoid_dir):
         prepare_planetoid("cora", tmp_path, split="random50", data_dir=planetoid_dir)
     with pytest.raises(ValueError, match="max_nbrs"):
         prepare_planetoid("cora", tmp_path, max_nbrs=-1, data_dir=planetoid_dir)
+
+
+def test_output_checked_before_the_dataset_is_read(tmp_path):
+    # The data folder does not exist: the output error must come first, and nothing written.
+    missing_data = tmp_path / "no_data"
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(NotADirectoryError, match=r"--output_dir .*file' is a file"):
+        prepare_planetoid("cora", blocker, data_dir=missing_data)
+    out = tmp_path / "out"
+    (out / "graph.tsv").mkdir(parents=True)
+    with pytest.raises(IsADirectoryError, match=r"graph\.tsv' is a folder"):
+        prepare_planetoid("cora", out, data_dir=missing_data)
+    assert os.listdir(out) == ["graph.tsv"] and blocker.read_text() == "x"
+    with pytest.raises(FileNotFoundError, match="no_data"):  # the data error, once output is fine
+        prepare_planetoid("cora", tmp_path / "fresh", data_dir=missing_data)
