@@ -57,10 +57,20 @@ import numpy as np
 from absl import logging
 
 from graphnsl.data import examples as _ex
+from graphnsl.data.atomic import check_output_path
 
 __all__ = ["pack_nbrs", "expand_paths", "shard_names", "define_flags", "main"]
 
 _varint = _ex.encode_varint
+
+# The positional arguments, for `graphnsl pack-nbrs --help`.
+ARGUMENTS = [
+    ("LABELED", "labeled examples (the seeds): a TFRecord, glob or comma-separated list"),
+    ("UNLABELED", "unlabeled examples that may be neighbours, as LABELED; '' for none"),
+    ("GRAPH", "graph TSV(s) source<TAB>target[<TAB>weight]: a file, glob or list"),
+    ("OUTPUT", "the packed TFRecord (with --num_shards, the prefix of the shards)"),
+    ("-- BEAM_OPTIONS", "with --runner only: Beam pipeline options, e.g. --direct_num_workers=2"),
+]
 
 _BLOCK_BYTES = 64 << 20  # bytes read at once while scanning examples and the graph
 _SHARD_BYTES = 256 << 20  # seed + neighbour record bytes packed at once
@@ -101,7 +111,7 @@ def expand_paths(spec, what: str = "input") -> list[str]:
             paths += matches
         else:
             if not os.path.exists(part):
-                raise FileNotFoundError(f"pack_nbrs: no such file: {part!r} (the {what})")
+                raise FileNotFoundError(f"pack_nbrs: no such file: {part!r}")
             if os.path.isdir(part):
                 raise IsADirectoryError(f"pack_nbrs: the {what} {part!r} is a folder, not a file")
             paths.append(part)
@@ -113,33 +123,6 @@ def shard_names(path: str, num_shards: int) -> list[str]:
     if not num_shards:
         return [path]
     return [f"{path}-{i:05d}-of-{num_shards:05d}" for i in range(num_shards)]
-
-
-def check_output(output_paths: Sequence[str], input_paths: Sequence[str]) -> None:
-    """Refuses an output that is a folder, in a missing folder, or one of the inputs.
-
-    Raises:
-      FileNotFoundError: the output's folder does not exist.
-      IsADirectoryError: an output path is a folder.
-      ValueError: an output path is one of the inputs (writing it would destroy that input).
-    """
-    check = getattr(_ex, "check_output_path", None)
-    for path in output_paths:
-        if check is not None:
-            check(path, inputs=input_paths)
-            continue
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(f"pack_nbrs: output folder does not exist: {folder!r}")
-        if os.path.isdir(path):
-            raise IsADirectoryError(f"pack_nbrs: the output {path!r} is a folder; give a file")
-        for source in input_paths:
-            same = os.path.exists(path) and os.path.samefile(path, source)
-            if same or os.path.realpath(path) == os.path.realpath(source):
-                raise ValueError(
-                    f"pack_nbrs: the output {path!r} is also an input; writing it would "
-                    "destroy that input (choose another output path)"
-                )
 
 
 class _Records:
@@ -766,7 +749,8 @@ def pack_nbrs(
     graph_paths = expand_paths(graph_path, "graph")
     output_path = os.fspath(output_training_data_path)
     outputs = shard_names(output_path, num_shards)
-    check_output(outputs, labeled_paths + unlabeled_paths + graph_paths)
+    for path in outputs:
+        check_output_path(path, inputs=labeled_paths + unlabeled_paths + graph_paths)
 
     seeds = _ExampleSet(labeled_paths, id_feature_name, block_bytes)
     seeds.check_unique()
