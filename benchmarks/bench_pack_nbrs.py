@@ -9,6 +9,10 @@ Usage:
   .venv/bin/python benchmarks/bench_pack_nbrs.py [--work_dir=/tmp/graphnsl_bench_pack]
       [--nodes=100000 --labeled_fraction=0.2 --degree=10 --dim=64 --max_nbrs=5]
       [--repeats=3] [--output_json=FILE]
+  .venv/bin/python benchmarks/bench_pack_nbrs.py --mode=large --work_dir=/tmp/big \
+      --nodes=10000000 [--num_shards=8]
+      graphnsl alone on a workload of make_large_workload.py (written first if absent):
+      time, peak RSS, records and neighbours written.
 """
 
 from __future__ import annotations
@@ -33,6 +37,53 @@ print(json.dumps({'seconds': round(dt, 3), 'records': r['seeds_written'],
                   'neighbours_packed': r['neighbours_packed'],
                   'missing_neighbours_skipped': r['missing_neighbours_skipped']}))
 """
+
+
+_LARGE = """
+import json, sys, time
+from graphnsl.data.pack_nbrs import pack_nbrs
+d, k, shards = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+t0 = time.perf_counter()
+r = pack_nbrs(f'{d}/labeled.tfr*', f'{d}/unlabeled.tfr*', f'{d}/graph.tsv',
+              f'{d}/packed.tfr', add_undirected_edges=True, max_nbrs=k, num_shards=shards)
+dt = time.perf_counter() - t0
+print(json.dumps({'seconds': round(dt, 3), 'records': r['seeds_written'],
+                  'neighbours_packed': r['neighbours_packed'], 'edges_read': r['edges_read'],
+                  'work_shards': r['work_shards'], 'histogram': r['out_degree_histogram']}))
+"""
+
+
+def run_large(args) -> int:
+    """graphnsl alone on a make_large_workload.py workload: time and peak RSS."""
+    work = args.work_dir
+    if not os.path.exists(f"{work}/graph.tsv"):
+        print(f"Writing the workload to {work} ...", flush=True)
+        made = run_measured(
+            [
+                sys.executable,
+                os.path.join(os.path.dirname(os.path.abspath(__file__)), "make_large_workload.py"),
+                f"--out_dir={work}",
+                f"--nodes={args.nodes}",
+                f"--labeled_fraction={args.labeled_fraction}",
+                f"--degree={args.degree}",
+                f"--dim={args.dim}",
+            ]
+        )
+        print(f"workload: {made}", flush=True)
+    ours = run_measured(
+        [sys.executable, "-c", _LARGE, work, str(args.max_nbrs), str(args.num_shards)]
+    )
+    sizes = {
+        name: round(os.path.getsize(os.path.join(work, name)) / 2**30, 2)
+        for name in sorted(os.listdir(work))
+        if not name.startswith(".")
+    }
+    result = {"benchmark": "pack_nbrs_large", "nodes": args.nodes, "ours": ours, "gib": sizes}
+    print(json.dumps(result, indent=2))
+    if args.output_json:
+        with open(args.output_json, "w") as f:
+            json.dump(result, f, indent=2)
+    return 0
 
 
 def compare_outputs(ours: str, theirs: str) -> dict:
@@ -63,7 +114,11 @@ def main() -> int:
     parser.add_argument("--max_nbrs", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3, help="runs of each side; best kept")
     parser.add_argument("--output_json", default=None)
+    parser.add_argument("--mode", choices=["nsl", "large"], default="nsl")
+    parser.add_argument("--num_shards", type=int, default=8, help="output shards (large)")
     args = parser.parse_args()
+    if args.mode == "large":
+        return run_large(args)
 
     work = args.work_dir
     os.makedirs(work, exist_ok=True)

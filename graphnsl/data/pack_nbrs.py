@@ -177,16 +177,19 @@ def _frame_blocks(path: str, block_bytes: int) -> Iterator[tuple[int, int, _Reco
             chunk = file.read(block_bytes)
             data = data + chunk if data else chunk
             heads, pos, size = [], 0, len(data)
+            append = heads.append
             while pos + 12 <= size:
                 (length,) = unpack(data, pos)
-                if _ex.crc32c(data[pos : pos + 8]) != _stored_crc(data, pos + 8):
-                    raise ValueError(
-                        f"{path}: record {first + len(heads) + 1} (byte offset {base + pos}) is "
-                        "corrupted: length checksum mismatch"
-                    )
                 if pos + 16 + length > size:
+                    # Incomplete in this block, or a corrupted length: check it before
+                    # reading on (a wrong length must not make us read the whole file).
+                    if _ex.crc32c(data[pos : pos + 8]) != _stored_crc(data, pos + 8):
+                        raise ValueError(
+                            f"{path}: record {first + len(heads) + 1} (byte offset "
+                            f"{base + pos}) is corrupted: length checksum mismatch"
+                        )
                     break
-                heads.append(pos)
+                append(pos)
                 pos += 16 + length
             if not chunk and pos != size:
                 raise ValueError(
@@ -214,10 +217,21 @@ def _stored_crc(data: bytes, pos: int) -> int:
 
 
 def _check_data_crcs(records: _Records, first: int, base: int) -> None:
+    """Checks every record's length and data checksums; the error names the first bad one."""
+    heads = (records.offsets - 12).tolist()
+    got = _mask(np.array(_ex.crc32c_many([records.data[h : h + 8] for h in heads]), np.uint32))
+    array = np.frombuffer(records.data, dtype=np.uint8)
+    want = array[records.offsets[:, None] - 4 + np.arange(4)].copy().view("<u4").ravel()
+    bad = np.flatnonzero(got != want)
+    if len(bad):
+        i = int(bad[0])
+        raise ValueError(
+            f"{records.path}: record {first + i + 1} (byte offset {base + heads[i]}) is "
+            "corrupted: length checksum mismatch"
+        )
     ends = (records.offsets + records.lengths).tolist()
     payloads = [records.data[s:e] for s, e in zip(records.offsets.tolist(), ends, strict=True)]
     got = _mask(np.array(_ex.crc32c_many(payloads), dtype=np.uint32))
-    array = np.frombuffer(records.data, dtype=np.uint8)
     want = array[np.array(ends)[:, None] + np.arange(4)].copy().view("<u4").ravel()
     bad = np.flatnonzero(got != want)
     if len(bad):

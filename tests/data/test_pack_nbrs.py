@@ -532,3 +532,15 @@ def test_command_line_exit_codes_and_one_line_errors(tmp_path, capsys):
     # (its flags are listed only when cli defines them first in the process: not asserted here)
     assert code == 0 and "LABELED UNLABELED GRAPH OUTPUT -- BEAM_OPTIONS" in out
     assert "'' for none" in out
+
+
+@pytest.mark.parametrize("flip", [0x01, 0x40])  # a length a little off, or far past the end
+def test_corrupted_length_is_named(tmp_path, flip):
+    paths, *_ = _workload(tmp_path)
+    data = bytearray(paths["labeled"].read_bytes())
+    second = 16 + int.from_bytes(data[:8], "little")  # the second record's frame
+    data[second + (0 if flip == 0x01 else 5)] ^= flip
+    bad = tmp_path / "badlength.tfr"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"badlength\.tfr: record 2 \(byte offset \d+\) is corr"):
+        pn.pack_nbrs(bad, "", paths["graph"], paths["output"], block_bytes=64)
