@@ -1,6 +1,6 @@
 """Writes a large NSL-format packing workload fast, in bounded memory: examples and a graph.
 
-Each `tf.train.Example` has `id` (bytes, `n` + 7 digits, zero-padded), `x` (float32 list of
+Each `tf.train.Example` has `id` (bytes, the node number as 8 zero-padded digits), `x` (float32 list of
 `--dim` normal values) and, for the labeled ones (a `--labeled_fraction` of the nodes, drawn
 at random), `label` (int64, node % 7): the layout of the peers' `make_pack_workload.py`, with
 fixed-width ids. The graph has nodes * degree / 2 random edges (self-edges dropped) with
@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from graphnsl.data.examples import crc32c, crc32c_many, encode_varint  # noqa: E402
 
-_ID_WIDTH = 8  # "n" + 7 digits
+_ID_WIDTH = 8  # digits
 _CHUNK = 1 << 20
 
 
@@ -59,11 +59,10 @@ def _masked(crc: int) -> int:
 
 
 def _id_matrix(nodes: np.ndarray) -> np.ndarray:
-    """uint8 [len(nodes), 8]: b"n0000123" for node 123."""
+    """uint8 [len(nodes), 8]: b"00000123" for node 123."""
     digits = np.zeros((len(nodes), _ID_WIDTH), dtype=np.uint8)
-    digits[:, 0] = ord("n")
     value = nodes.copy()
-    for c in range(_ID_WIDTH - 1, 0, -1):
+    for c in range(_ID_WIDTH - 1, -1, -1):
         digits[:, c] = ord("0") + value % 10
         value //= 10
     return digits
@@ -160,8 +159,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--shards", type=int, default=1, help="files per example set")
     args = parser.parse_args()
-    if not 0 < args.nodes < 10**7:
-        parser.error("--nodes must be in 1 .. 9,999,999 (ids have 7 digits)")
+    if not 0 < args.nodes <= 10**8:
+        parser.error("--nodes must be in 1 .. 100,000,000 (ids have 8 digits)")
     os.makedirs(args.out_dir, exist_ok=True)
     start = time.perf_counter()
 
