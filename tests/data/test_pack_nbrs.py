@@ -48,7 +48,8 @@ def _example(node_id, **features):
 
 
 def _workload(tmp_path, long_ids=False):
-    p = "node-with-a-long-name-" if long_ids else ""
+    # "long": 9 to 32 bytes ('S' arrays); "very long": over 32 bytes (object arrays).
+    p = {False: "", True: "node-with-a-long-name-", "very long": "x" * 40}[long_ids]
     labeled = [
         _example(f"{p}a", x=[1.0, 2.0], label=0),
         _example(f"{p}b", x=[3.0, 4.0], label=1),
@@ -93,7 +94,7 @@ def _read(path):
     return list(ex.read_examples(path))
 
 
-@pytest.mark.parametrize("long_ids", [False, True])
+@pytest.mark.parametrize("long_ids", [False, True, "very long"])
 @pytest.mark.parametrize("add_undirected_edges", [False, True])
 @pytest.mark.parametrize("max_nbrs", [None, 0, 2])
 def test_matches_reference(tmp_path, long_ids, add_undirected_edges, max_nbrs):
@@ -271,12 +272,13 @@ def test_cli_main(tmp_path, capsys):
 # ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("long_ids", [False, "very long"])
 @pytest.mark.parametrize("add_undirected_edges", [False, True])
 @pytest.mark.parametrize("max_nbrs", [None, 2])
 def test_tiny_blocks_and_work_shards_match_reference(
-    tmp_path, monkeypatch, add_undirected_edges, max_nbrs
+    tmp_path, monkeypatch, long_ids, add_undirected_edges, max_nbrs
 ):
-    paths, labeled, unlabeled, edges = _workload(tmp_path)
+    paths, labeled, unlabeled, edges = _workload(tmp_path, long_ids)
     # \r\n line ends: a block may end between \r and \n.
     paths["graph"].write_bytes(paths["graph"].read_bytes().replace(b"\n", b"\r\n"))
     monkeypatch.setattr(pn, "_COMPACT_EDGES", 1)  # dedupe and cut after every graph block
@@ -544,3 +546,14 @@ def test_corrupted_length_is_named(tmp_path, flip):
     bad.write_bytes(bytes(data))
     with pytest.raises(ValueError, match=r"badlength\.tfr: record 2 \(byte offset \d+\) is corr"):
         pn.pack_nbrs(bad, "", paths["graph"], paths["output"], block_bytes=64)
+
+
+def test_graph_ids_longer_than_every_example_id_are_missing(tmp_path):
+    # Example ids fit 8 bytes (uint64 keys); graph ids of 9+ bytes, even sharing a prefix.
+    labeled = [_example("a", v=[1]), _example("b", v=[2])]
+    edges = [("a", "b", 0.5), ("a", "bbbbbbbbbb", 0.9), ("a" * 12, "b", 0.3)]
+    ex.write_examples(tmp_path / "l.tfr", labeled)
+    ex.write_graph_tsv(tmp_path / "g.tsv", edges, float_format="%r")
+    counts = pn.pack_nbrs(tmp_path / "l.tfr", "", tmp_path / "g.tsv", tmp_path / "o.tfr")
+    assert _read(tmp_path / "o.tfr") == _reference(labeled, [], edges, False, None)
+    assert counts["edges_with_missing_end"] == 2 and counts["missing_neighbours_skipped"] == 1
