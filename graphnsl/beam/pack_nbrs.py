@@ -276,6 +276,20 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _read_records(path: str):
+    """Yields the records of one TFRecord file, checksums verified, a block at a time."""
+    for _, _, records in _pn._frame_blocks(path, _pn._BLOCK_BYTES):
+        ends = (records.offsets + records.lengths).tolist()
+        data = records.data
+        yield from (data[s:e] for s, e in zip(records.offsets.tolist(), ends, strict=True))
+
+
+def _read_edges(path: str):
+    """Yields `(source, target, weight)` of one graph TSV, parsed as the single tool does."""
+    for sources, targets, weights in _pn._graph_blocks([path], _pn._BLOCK_BYTES):
+        yield from zip(sources.tolist(), targets.tolist(), weights.tolist(), strict=True)
+
+
 def run(
     labeled_examples_path,
     unlabeled_examples_path,
@@ -319,23 +333,20 @@ def run(
     transform = __getattr__("PackNbrs")(add_undirected_edges, max_nbrs, id_feature_name)
     options = PipelineOptions(list(pipeline_args or []))
     with beam.Pipeline(options=options) as pipeline:
+        # Files are read whole by one worker each, with the single-process tool's readers
+        # (its checksums and its errors naming file and record or line), then spread out.
+        def read(paths, label, reader):
+            return (
+                pipeline
+                | f"{label}Files" >> beam.Create(paths)
+                | f"{label}Read" >> beam.FlatMap(reader)
+                | f"{label}Spread" >> beam.Reshuffle()
+            )
 
-        def read(paths, label):
-            parts = [
-                pipeline | f"{label}{i}" >> beam.io.ReadFromTFRecord(p) for i, p in enumerate(paths)
-            ]
-            return parts | f"{label}All" >> beam.Flatten() if parts else None
-
-        inputs = {"labeled": read(labeled, "Labeled")}
+        inputs = {"labeled": read(labeled, "Labeled", _read_records)}
         if unlabeled:
-            inputs["unlabeled"] = read(unlabeled, "Unlabeled")
-        lines = [
-            pipeline
-            | f"Graph{i}" >> beam.io.ReadFromText(p, coder=beam.coders.BytesCoder())
-            | f"Parse{i}" >> beam.Map(parse_graph_line, p)
-            for i, p in enumerate(graphs)
-        ]
-        inputs["edges"] = lines | "GraphAll" >> beam.Flatten()
+            inputs["unlabeled"] = read(unlabeled, "Unlabeled", _read_records)
+        inputs["edges"] = read(graphs, "Graph", _read_edges)
         packed = inputs | "PackNbrs" >> transform
         _ = packed | "Write" >> beam.io.WriteToTFRecord(
             output, num_shards=int(num_shards), shard_name_template="-SSSSS-of-NNNNN"
