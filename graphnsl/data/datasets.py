@@ -53,6 +53,7 @@ def make_dataset(
     shuffle_buffer_size: int = 10000,
     repeat: bool = False,
     cache: bool = False,
+    input_context: tf.distribute.InputContext | None = None,
 ) -> tf.data.Dataset:
     """A batched dataset of `(features, label)` from NSL-packed TFRecords.
 
@@ -71,6 +72,15 @@ def make_dataset(
       shuffle_buffer_size: records in the shuffle buffer.
       repeat: repeat forever.
       cache: cache parsed batches in memory after the first pass (only with shuffle=False).
+      input_context: for `strategy.distribute_datasets_from_function`: this input
+        pipeline reads every `num_input_pipelines`-th file (file-level sharding; there must
+        be at least as many files as pipelines) and `batch_size` is the global batch, of
+        which it makes the per-replica share. Without it, a dataset given to a
+        `tf.distribute` strategy (`model.fit` does this) is auto-sharded by file across
+        workers, since it reads from a list of files.
+
+    Sharded outputs (`pack-nbrs --num_shards`, Beam's `-SSSSS-of-NNNNN`) are read as a glob
+    (`packed-*-of-00004`) or a list; files are read in sorted-name order.
 
     Returns:
       A prefetched `tf.data.Dataset` of `(features: dict[str, Tensor[batch, ...]], label:
@@ -78,11 +88,22 @@ def make_dataset(
 
     Raises:
       FileNotFoundError: no file matches `file_pattern`.
+      ValueError: fewer files than `input_context`'s input pipelines.
     """
     patterns = [file_pattern] if isinstance(file_pattern, str) else list(file_pattern)
-    files = sorted({path for pattern in patterns for path in tf.io.gfile.glob(pattern)})
+    files = sorted({path for pattern in patterns for path in tf.io.gfile.glob(str(pattern))})
     if not files:
         raise FileNotFoundError(f"no TFRecord file matches {file_pattern!r}.")
+    if input_context is not None:
+        pipelines = input_context.num_input_pipelines
+        if len(files) < pipelines:
+            raise ValueError(
+                f"{len(files)} files match {file_pattern!r} but {pipelines} input pipelines "
+                "read them (file-level sharding needs at least one file each): write more "
+                "shards (pack-nbrs --num_shards)."
+            )
+        files = files[input_context.input_pipeline_id :: pipelines]
+        batch_size = input_context.get_per_replica_batch_size(batch_size)
     spec = neighbor_parse_spec(feature_spec, neighbor_config, label_key)
 
     def parse(serialized):
@@ -102,3 +123,27 @@ def make_dataset(
     if repeat:
         dataset = dataset.repeat()
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def multi_worker_strategy(*args, **kwargs) -> tf.distribute.MultiWorkerMirroredStrategy:
+    """`tf.distribute.MultiWorkerMirroredStrategy(*args, **kwargs)` that Keras 3's `fit` can use.
+
+    Keras 3.15's TensorFlow trainer reduces a whole nest of per-replica values with one
+    `strategy.reduce` call (a first batch, before building) and reduces scalar logs with
+    `axis=0`; `MultiWorkerMirroredStrategy` takes one value at a time and no axis on a
+    scalar. This strategy's `reduce` maps over the nest and reduces a scalar across replicas
+    only, so `model.fit` runs; results are otherwise unchanged.
+    """
+    strategy = tf.distribute.MultiWorkerMirroredStrategy(*args, **kwargs)
+    reduce = strategy.reduce
+
+    def reduce_each(reduce_op, value, axis=None):
+        def one(v):
+            shape = getattr(strategy.experimental_local_results(v)[0], "shape", None)
+            scalar = shape is not None and shape.rank == 0
+            return reduce(reduce_op, v, axis=None if scalar else axis)
+
+        return tf.nest.map_structure(one, value)
+
+    strategy.reduce = reduce_each
+    return strategy

@@ -73,3 +73,31 @@ def test_shuffle_is_deterministic_under_seed(tmp_path):
 def test_no_matching_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing"):
         make_dataset(str(tmp_path / "nothing*.tfr"), {}, "label")
+
+
+def test_sharded_files_and_input_context(tmp_path):
+    from graphnsl.data import examples as ex
+
+    for shard in range(4):
+        ex.write_examples(
+            tmp_path / f"p-{shard:05d}-of-00004",
+            [{"id": f"{shard}{i}", "x": [float(shard), float(i)]} for i in range(4)],
+        )
+    spec = {"id": tf.io.FixedLenFeature([], tf.string)}
+    every = make_dataset(str(tmp_path / "p-*-of-00004"), spec, None, batch_size=16)
+    assert sorted(next(iter(every))["id"].numpy().tolist()) == sorted(
+        f"{s}{i}".encode() for s in range(4) for i in range(4)
+    )
+    context = tf.distribute.InputContext(
+        num_input_pipelines=2, input_pipeline_id=1, num_replicas_in_sync=2
+    )
+    mine = make_dataset(
+        str(tmp_path / "p-*"), spec, None, batch_size=4, drop_remainder=True,
+        input_context=context,
+    )  # fmt: skip
+    batches = [b["id"].numpy().tolist() for b in mine]
+    # Files 1 and 3 (every 2nd from the 2nd), batches of the per-replica 4 // 2 = 2 records.
+    assert batches == [[b"10", b"11"], [b"12", b"13"], [b"30", b"31"], [b"32", b"33"]]
+    too_many = tf.distribute.InputContext(num_input_pipelines=5, input_pipeline_id=0)
+    with pytest.raises(ValueError, match="4 files match .* but 5 input pipelines"):
+        make_dataset(str(tmp_path / "p-*"), spec, None, input_context=too_many)
