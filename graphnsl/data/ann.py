@@ -90,6 +90,7 @@ def _make_index(faiss, normalized: np.ndarray, options: FaissOptions):
         index = faiss.IndexHNSWFlat(dim, int(options.hnsw_m), faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = int(options.hnsw_ef_construction)
         index.hnsw.efSearch = max(int(options.hnsw_ef_search), int(options.k) + 1)
+        quantizer = None
     else:
         nlist = int(options.ivf_nlist) or int(4 * np.sqrt(n))
         nlist = max(1, min(nlist, n // 39 if n >= 39 else 1))
@@ -98,9 +99,8 @@ def _make_index(faiss, normalized: np.ndarray, options: FaissOptions):
         index.cp.seed = int(options.seed)
         index.train(normalized)
         index.nprobe = min(int(options.ivf_nprobe), nlist)
-        index._graphnsl_quantizer = quantizer  # keep the quantizer alive with the index
     index.add(normalized)
-    return index
+    return index, quantizer
 
 
 def faiss_candidates(
@@ -127,7 +127,7 @@ def faiss_candidates(
     n = len(normalized)
     if n < 2:
         return
-    index = _make_index(faiss, normalized, options)
+    index, quantizer = _make_index(faiss, normalized, options)  # the index needs quantizer
     k = min(int(options.k) + 1, n)  # + 1: a node usually finds itself first
     for lo in range(0, n, int(options.query_batch)):
         hi = min(lo + int(options.query_batch), n)
@@ -138,6 +138,7 @@ def faiss_candidates(
         saturated = int(np.count_nonzero(keep.sum(axis=1) >= k - 1)) if k == options.k + 1 else 0
         yield queries[keep].astype(np.int64), found[keep].astype(np.int64), saturated
     logging.info("faiss %s search: %d nodes, k=%d.", options.index, n, k - 1)
+    del quantizer
 
 
 def lsh_buckets(

@@ -419,7 +419,7 @@ def build_graph(
         _ann.import_faiss()
     embedding_files = expand_inputs(embedding_files)
     output_graph_path = os.fspath(output_graph_path)
-    _check_output(output_graph_path, embedding_files)
+    _ex.check_output_path(output_graph_path, inputs=embedding_files)
     ids, embeddings = read_embeddings(embedding_files, id_feature_name, embedding_feature_name)
     n, dim = len(ids), int(embeddings.shape[1])
     logging.info("Read %d embeddings of dimension %d.", n, dim)
@@ -489,30 +489,6 @@ def build_graph(
         seconds,
     )
     return result
-
-
-def _check_output(output_graph_path: str, inputs: Sequence[str]) -> None:
-    """Refuses, before reading any input, an output that cannot or must not be written."""
-    try:
-        from graphnsl.data.examples import check_output_path
-    except ImportError:  # pragma: no cover - until the hard-cli branch lands
-        check_output_path = None
-    if check_output_path is not None:
-        check_output_path(output_graph_path, inputs=inputs)
-        return
-    folder = os.path.dirname(os.path.abspath(output_graph_path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(
-            f"Output folder does not exist: {folder!r} (for {output_graph_path!r})"
-        )
-    if os.path.isdir(output_graph_path):
-        raise IsADirectoryError(f"Output path is a directory: {output_graph_path!r}")
-    if os.path.exists(output_graph_path):
-        for path in inputs:
-            if os.path.exists(path) and os.path.samefile(path, output_graph_path):
-                raise ValueError(
-                    f"Output {output_graph_path!r} is also an input; refusing to overwrite it"
-                )
 
 
 def _faiss_options(faiss_options, random_seed, cap) -> _ann.FaissOptions:
