@@ -35,6 +35,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from graphnsl.data import ann as _ann
 from graphnsl.data import build_graph as _bg
 
 __all__ = ["BuildGraph", "read_embedding_file", "run", "import_beam"]  # noqa: F822 (lazy)
@@ -71,28 +72,24 @@ def _counter(name: str):
     return Metrics.counter(_NAMESPACE, name)
 
 
-def _pairs_above(
-    left_ids, left, right_ids, right, same: bool, threshold: float
-) -> list[tuple[tuple[str, str], float]]:
-    """Pairs (left x right; upper triangle when `same`) with NSL weight >= threshold.
+def _kept_pairs(left, right, same: bool, threshold: float):
+    """Index pairs (left x right; upper triangle when `same`) with NSL weight >= threshold.
 
     Returns:
-      `((smaller id, larger id), weight)` for each kept pair, the weight a float32 value.
+      `(rows, cols, weights)`: int [m], int [m], float32 [m].
     """
     dim = left.shape[1]
     if right.shape[1] != dim:
         raise ValueError(
-            f"Embeddings of different lengths: {left_ids[0]!r} has {dim} values, "
-            f"{right_ids[0]!r} has {right.shape[1]}"
+            f"Embeddings of different lengths ({dim} and {right.shape[1]} values) in one input"
         )
     floor = float(np.float32(threshold)) - (1e-6 + 2.0 * dim * 2.0**-24)
-    out = []
+    parts = []
     checked = 0
     rows_per_block = max(1, (16 << 20) // max(4 * len(right), 1))
     for lo in range(0, len(left), rows_per_block):
         hi = min(lo + rows_per_block, len(left))
-        similarity = left[lo:hi] @ right.T
-        rows, cols = np.nonzero(similarity >= floor)
+        rows, cols = np.nonzero(left[lo:hi] @ right.T >= floor)
         rows = rows + lo
         if same:
             keep = cols > rows
@@ -100,32 +97,56 @@ def _pairs_above(
         checked += len(rows)
         weights = np.vecdot(left[rows], right[cols])
         keep = weights >= threshold
-        for r, c, w in zip(rows[keep].tolist(), cols[keep].tolist(), weights[keep], strict=True):
-            a, b = left_ids[r], right_ids[c]
-            out.append(((a, b) if a < b else (b, a), w))
+        parts.append((rows[keep], cols[keep], weights[keep]))
     _counter("candidate_pairs_checked").inc(checked)
-    return out
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    return tuple(np.concatenate(x) for x in zip(*parts, strict=True))
 
 
-def _stack(members: Iterable[tuple[str, np.ndarray]]) -> tuple[list[str], np.ndarray]:
+def _emit(left_ids, right_ids, rows, cols, weights, cap):
+    """Uncapped: one text element of both-way lines. Capped: (source, best k) per source."""
+    if not len(rows):
+        return
+    _counter("pairs_kept").inc(len(rows))
+    texts = [f"{w:f}" for w in weights.tolist()]
+    sources = [left_ids[r] for r in rows.tolist()]
+    targets = [right_ids[c] for c in cols.tolist()]
+    if cap is None:
+        _counter("lines_written").inc(2 * len(rows))
+        yield "\n".join(
+            f"{a}\t{b}\t{w}\n{b}\t{a}\t{w}" for a, b, w in zip(sources, targets, texts, strict=True)
+        )
+        return
+    by_source: dict[str, list] = {}
+    for a, b, w in zip(sources, targets, weights.tolist(), strict=True):
+        by_source.setdefault(a, []).append((-w, b))
+        by_source.setdefault(b, []).append((-w, a))
+    for source, candidates in by_source.items():
+        candidates.sort()
+        if len(candidates) > cap:  # a source's k best overall are among its k best here
+            _counter("lines_capped").inc(len(candidates) - cap)
+        yield source, candidates[:cap]
+
+
+def _stack(members: Iterable[tuple]) -> tuple[list[str], np.ndarray, list]:
     members = sorted(members, key=lambda m: m[0])
     ids = [m[0] for m in members]
     dims = {len(m[1]) for m in members}
     if len(dims) > 1:
         raise ValueError(f"Embeddings of different lengths {sorted(dims)} (ids {ids[:3]}...)")
-    return ids, np.stack([m[1] for m in members]).astype(np.float32, copy=False)
-
-
-def _lsh_planes(seed: int, splits: int, rounds: int, dim: int) -> list[np.ndarray]:
-    rng = np.random.RandomState(seed)
-    return [rng.rand(splits, dim) * 2 - 1 for _ in range(rounds)]
+    extra = [m[2:] for m in members]
+    return ids, np.stack([m[1] for m in members]).astype(np.float32, copy=False), extra
 
 
 def _make_transform():
     beam = import_beam()
 
     class _BuildGraph(beam.PTransform):
-        """(id, normalized embedding) -> NSL graph TSV lines, as `build_graph` writes them.
+        """(id, normalized embedding) -> NSL graph TSV text, as `build_graph` writes it.
+
+        The output elements are text holding one or more lines (joined by newlines), ready
+        for `WriteToText`; together they are the single-process tool's lines.
 
         Args:
           similarity_threshold: in [-1, 1].
@@ -160,12 +181,7 @@ def _make_transform():
                 )
             if ann not in (None, "lsh"):
                 raise ValueError(f"ann must be None, 'exact' or 'lsh', got {ann!r}")
-            if lsh_splits < 0:
-                raise ValueError("lsh_splits < 0")
-            if lsh_splits > 0 and lsh_rounds < 1:
-                raise ValueError("lsh_splits > 0 but lsh_rounds < 1")
-            if ann == "lsh" and lsh_splits < 1:
-                raise ValueError("ann='lsh' needs lsh_splits >= 1")
+            _bg._check_lsh(lsh_splits, lsh_rounds, ann)
             if int(num_blocks) < 1:
                 raise ValueError(f"num_blocks must be >= 1, got {num_blocks}")
             self.ann = ann
@@ -176,55 +192,34 @@ def _make_transform():
             self.num_blocks = int(num_blocks)
 
         def expand(self, nodes):
-            threshold = self.threshold
             if self.ann is None:
-                pairs = self._blocked(nodes, threshold)
+                found = self._blocked(nodes)
             else:
-                pairs = self._lsh(nodes, threshold)
+                found = self._lsh(nodes)
             if self.cap is None:
-
-                def both_ways(item):
-                    (a, b), w = item
-                    text = f"{w:f}"
-                    _counter("lines_written").inc(2)
-                    yield f"{a}\t{b}\t{text}"
-                    yield f"{b}\t{a}\t{text}"
-
-                return pairs | "BothWays" >> beam.FlatMap(both_ways)
+                return found
             cap = self.cap
 
-            def directed(item):
-                (a, b), w = item
-                yield a, (float(w), b)
-                yield b, (float(w), a)
-
             def top_k(item):
-                source, neighbours = item
-                neighbours = sorted(neighbours, key=lambda nw: (-nw[0], nw[1]))
-                _counter("lines_capped").inc(max(0, len(neighbours) - cap))
-                _counter("lines_written").inc(min(cap, len(neighbours)))
-                for w, target in neighbours[:cap]:
-                    yield f"{source}\t{target}\t{np.float32(w):f}"
+                source, parts = item
+                candidates = sorted(c for part in parts for c in part)
+                _counter("lines_capped").inc(max(0, len(candidates) - cap))
+                _counter("lines_written").inc(min(cap, len(candidates)))
+                return "\n".join(f"{source}\t{t}\t{-w:f}" for w, t in candidates[:cap])
 
-            return (
-                pairs
-                | "Directed" >> beam.FlatMap(directed)
-                | "BySource" >> beam.GroupByKey()
-                | "TopK" >> beam.FlatMap(top_k)
-            )
+            return found | "BySource" >> beam.GroupByKey() | "TopK" >> beam.Map(top_k)
 
-        def _blocked(self, nodes, threshold):
-            blocks = self.num_blocks
+        def _blocked(self, nodes):
+            blocks, threshold, cap = self.num_blocks, self.threshold, self.cap
 
             def to_block(node):
                 return zlib.crc32(node[0].encode("utf-8")) % blocks, node
 
             def to_block_pairs(item):
                 block, members = item
-                ids, matrix = _stack(members)
+                ids, matrix, _ = _stack(members)
                 for other in range(blocks):
-                    key = (min(block, other), max(block, other))
-                    yield key, (block, ids, matrix)
+                    yield (min(block, other), max(block, other)), (block, ids, matrix)
 
             def compare(item):
                 (a, b), parts = item
@@ -233,7 +228,8 @@ def _make_transform():
                     return  # an empty block
                 _, left_ids, left = parts[a]
                 _, right_ids, right = parts[b]
-                yield from _pairs_above(left_ids, left, right_ids, right, a == b, threshold)
+                rows, cols, weights = _kept_pairs(left, right, a == b, threshold)
+                yield from _emit(left_ids, right_ids, rows, cols, weights, cap)
 
             return (
                 nodes
@@ -242,55 +238,43 @@ def _make_transform():
                 | "ToBlockPairs" >> beam.FlatMap(to_block_pairs)
                 | "GroupBlockPairs" >> beam.GroupByKey()
                 | "ComparePairs" >> beam.FlatMap(compare)
-                | "CountKept" >> beam.Map(_count("pairs_kept"))
             )
 
-        def _lsh(self, nodes, threshold):
+        def _lsh(self, nodes):
             seed, splits, rounds = self.seed, self.splits, self.rounds
-            weights = 1 << np.arange(splits, dtype=np.int64)
+            threshold, cap = self.threshold, self.cap
             planes_cache = {}
 
             def to_buckets(node):
                 node_id, vector = node
                 dim = len(vector)
                 if dim not in planes_cache:
-                    planes_cache[dim] = _lsh_planes(seed, splits, rounds, dim)
-                for r, planes in enumerate(planes_cache[dim]):
-                    bits = (planes @ vector.astype(np.float64)) > 0.0
-                    yield (r, int(bits.astype(np.int64) @ weights)), node
+                    planes_cache[dim] = _ann.lsh_planes(seed, splits, rounds, dim)
+                buckets = _ann.lsh_bucket_ids(vector[None, :], planes_cache[dim])[0]
+                for r, bucket in enumerate(buckets.tolist()):
+                    yield (r, bucket), (node_id, vector, buckets)
 
             def compare(item):
-                _, members = item
-                ids, matrix = _stack(members)
-                if len(ids) >= 2:
-                    yield from _pairs_above(ids, matrix, ids, matrix, True, threshold)
-
-            def first(item):
-                pair, found = item
-                found = list(found)
-                if len(found) > 1:
-                    _counter("pairs_found_again").inc(len(found) - 1)
-                _counter("pairs_kept").inc()
-                return pair, found[0]
+                (r, _), members = item
+                ids, matrix, extra = _stack(members)
+                if len(ids) < 2:
+                    return
+                rows, cols, weights = _kept_pairs(matrix, matrix, True, threshold)
+                if r:  # a pair that shared a bucket in an earlier round was found there
+                    buckets = np.stack([e[0] for e in extra])[:, :r]
+                    first = ~np.any(buckets[rows] == buckets[cols], axis=1)
+                    _counter("pairs_found_again").inc(int(np.count_nonzero(~first)))
+                    rows, cols, weights = rows[first], cols[first], weights[first]
+                yield from _emit(ids, ids, rows, cols, weights, cap)
 
             return (
                 nodes
                 | "ToBuckets" >> beam.FlatMap(to_buckets)
                 | "GroupBuckets" >> beam.GroupByKey()
                 | "CompareInBuckets" >> beam.FlatMap(compare)
-                | "GroupPairs" >> beam.GroupByKey()
-                | "OncePerPair" >> beam.Map(first)
             )
 
     return _BuildGraph
-
-
-def _count(name: str):
-    def count(item):
-        _counter(name).inc()
-        return item
-
-    return count
 
 
 def __getattr__(name: str):

@@ -15,6 +15,8 @@ precision is 1).
   NSL's order, so the same seed gives NSL's hyperplanes), gives each node the bucket whose
   bit `b` is set when its dot product with hyperplane `b` is positive, and proposes every
   pair within a bucket. Pairs found in several rounds count once (the union of rounds).
+  The buckets are NSL's up to the rounding of a product within ~1e-16 of zero (NSL takes
+  them with a matrix-vector product, graphnsl with a fixed-order sum, the same in Beam).
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ from collections.abc import Iterator
 import numpy as np
 from absl import logging
 
-__all__ = ["FaissOptions", "import_faiss", "faiss_candidates", "lsh_buckets"]
+__all__ = [
+    "FaissOptions",
+    "import_faiss",
+    "faiss_candidates",
+    "lsh_planes",
+    "lsh_bucket_ids",
+    "lsh_buckets",
+]
 
 _INSTALL_FAISS = "faiss is not installed: pip install 'graphnsl[faiss]' (faiss-cpu)"
 
@@ -141,6 +150,43 @@ def faiss_candidates(
     del quantizer
 
 
+def lsh_planes(random_seed: int | None, lsh_splits: int, lsh_rounds: int, dim: int):
+    """NSL's hyperplanes: per round a [lsh_splits, dim] float64 matrix uniform in [-1, 1].
+
+    Drawn from `numpy.random.RandomState(random_seed)` round after round, as NSL draws them
+    after `np.random.seed(random_seed)`.
+    """
+    rng = np.random.RandomState(random_seed)
+    return [rng.rand(lsh_splits, dim) * 2 - 1 for _ in range(lsh_rounds)]
+
+
+def lsh_bucket_ids(normalized: np.ndarray, planes: list[np.ndarray]) -> np.ndarray:
+    """Each row's bucket per round: bit b set when the row's product with plane b is > 0.
+
+    The products are float64 sums over the embedding axis computed row by row in one fixed
+    order (not a matrix product, whose summation order depends on the batch), so a row gets
+    the same buckets alone (the Beam pipeline) as within all rows (the single-process tool).
+
+    Args:
+      normalized: float32 [n, dim].
+      planes: `lsh_planes(...)`, one [splits, dim] matrix per round.
+
+    Returns:
+      int64 [n, rounds].
+    """
+    n = len(normalized)
+    out = np.zeros((n, len(planes)), dtype=np.int64)
+    if not planes:
+        return out
+    weights = 1 << np.arange(len(planes[0]), dtype=np.int64)
+    for lo in range(0, n, 2048):
+        rows = normalized[lo : lo + 2048].astype(np.float64)
+        for r, p in enumerate(planes):
+            products = (rows[:, None, :] * p[None, :, :]).sum(axis=-1)
+            out[lo : lo + 2048, r] = (products > 0.0).astype(np.int64) @ weights
+    return out
+
+
 def lsh_buckets(
     normalized: np.ndarray, lsh_splits: int, lsh_rounds: int, random_seed: int | None
 ) -> Iterator[tuple[int, np.ndarray]]:
@@ -155,16 +201,11 @@ def lsh_buckets(
     Yields:
       `(round, members)`: members int64 [m >= 2], node numbers in increasing order.
     """
-    rng = np.random.RandomState(random_seed)
-    dim = normalized.shape[1]
-    weights = (1 << np.arange(lsh_splits, dtype=np.int64)).astype(np.int64)
+    planes = lsh_planes(random_seed, lsh_splits, lsh_rounds, normalized.shape[1])
+    buckets = lsh_bucket_ids(normalized, planes)
     for r in range(lsh_rounds):
-        planes = rng.rand(lsh_splits, dim) * 2 - 1
-        # NSL: float64 hyperplanes times the float32 row, bit b set when product b > 0.
-        bits = (normalized.astype(np.float64) @ planes.T) > 0.0
-        bucket = bits.astype(np.int64) @ weights
-        order = np.argsort(bucket, kind="stable")
-        sorted_buckets = bucket[order]
+        order = np.argsort(buckets[:, r], kind="stable")
+        sorted_buckets = buckets[order, r]
         starts = np.flatnonzero(np.r_[True, sorted_buckets[1:] != sorted_buckets[:-1]])
         ends = np.r_[starts[1:], len(order)]
         logging.info("LSH round %d: %d bucket(s).", r, len(starts))

@@ -223,6 +223,15 @@ def _check_threshold(similarity_threshold: float) -> float:
     return threshold
 
 
+def _check_lsh(lsh_splits: int, lsh_rounds: int, ann: str | None) -> None:
+    if lsh_splits < 0:
+        raise ValueError("lsh_splits < 0")
+    if lsh_splits > 0 and lsh_rounds < 1:
+        raise ValueError("lsh_splits > 0 but lsh_rounds < 1")
+    if ann == "lsh" and not 1 <= lsh_splits <= 62:
+        raise ValueError(f"ann='lsh' needs 1 <= lsh_splits <= 62, got {lsh_splits}")
+
+
 def _check_cap(max_nbrs_per_node: int | None) -> int | None:
     if max_nbrs_per_node is None:
         return None
@@ -398,15 +407,10 @@ def build_graph(
     start_time = time.perf_counter()
     threshold = _check_threshold(similarity_threshold)
     cap = _check_cap(max_nbrs_per_node)
-    if lsh_splits < 0:
-        raise ValueError("lsh_splits < 0")
-    if lsh_splits > 0 and lsh_rounds < 1:
-        raise ValueError("lsh_splits > 0 but lsh_rounds < 1")
     if ann not in (None, "exact", "faiss", "lsh"):
         raise ValueError(f"ann must be None, 'exact', 'faiss' or 'lsh', got {ann!r}")
     ann = None if ann == "exact" else ann
-    if ann == "lsh" and lsh_splits < 1:
-        raise ValueError("ann='lsh' needs lsh_splits >= 1")
+    _check_lsh(lsh_splits, lsh_rounds, ann)
     if lsh_splits > 0 and ann != "lsh":
         logging.info(
             "lsh_splits=%d not used (ann=%s): pass ann='lsh' for NSL's LSH bucketing.",

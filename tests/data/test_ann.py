@@ -139,7 +139,7 @@ def test_lsh_matches_nsl_bucketing(workload):
     assert {(index[s], index[t]) for s, t in got if index[s] < index[t]} == want
     assert set(got) <= set(exact) and all(got[e] == exact[e] for e in got)
     assert 0 < counts["edges"] < len(exact) // 2  # some pairs fall in different buckets
-    with pytest.raises(ValueError, match="ann='lsh' needs lsh_splits >= 1"):
+    with pytest.raises(ValueError, match="ann=.lsh. needs 1 <= lsh_splits <= 62"):
         bg.build_graph(folder / "e.tfr", folder / "x.tsv", ann="lsh")
 
 
