@@ -40,6 +40,9 @@ pattern, out, threshold, settings = sys.argv[1], sys.argv[2], float(sys.argv[3])
 t0 = time.perf_counter()
 r = build_graph(pattern, out, similarity_threshold=threshold, **json.loads(settings))
 r['call_seconds'] = round(time.perf_counter() - t0, 2)
+# VmHWM: this process's own peak (ru_maxrss would include the parent's at fork).
+status = open('/proc/self/status').read().split('VmHWM:')[1]
+r['vm_hwm_mb'] = round(int(status.split()[0]) / 1024, 1)
 print(json.dumps(r))
 """
 
@@ -47,6 +50,7 @@ MODES = {
     "exact": {},
     "hnsw": {"ann": "faiss", "faiss_options": {"index": "hnsw"}},
     "ivf": {"ann": "faiss", "faiss_options": {"index": "ivf"}},
+    "ivf1": {"ann": "faiss", "faiss_options": {"index": "ivf", "threads": 1}},
     # NSL's rule of thumb: splits >= log2(n / 1000); rounds from NSL's recall table.
     "lsh": {"ann": "lsh", "lsh_splits": 7, "lsh_rounds": 11, "random_seed": 0},
 }

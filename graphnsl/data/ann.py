@@ -53,8 +53,9 @@ class FaissOptions:
     """Settings of the faiss candidate search.
 
     Attributes:
-      index: "hnsw" (`IndexHNSWFlat`, graph search; no training) or "ivf"
-        (`IndexIVFFlat`, k-means lists; trained on the nodes themselves).
+      index: "ivf" (`IndexIVFFlat`, k-means lists trained on the nodes themselves; the
+        default: about 1.4x faster than HNSW at the same recall on the 100k x 64 benchmark)
+        or "hnsw" (`IndexHNSWFlat`, graph search; no training).
       k: candidates per node (its k nearest neighbours, itself excluded). Raised to the
         per-node cap when that is larger.
       hnsw_m: HNSW links per node (`M`).
@@ -62,18 +63,21 @@ class FaissOptions:
       hnsw_ef_search: HNSW's `efSearch` (search width while querying; at least k is used).
       ivf_nlist: IVF lists; 0 picks `4 * sqrt(n)` (at most n / 39, at least 1).
       ivf_nprobe: IVF lists scanned per query.
+      ivf_train_per_list: k-means training sample per list (faiss samples at most
+        `nlist * ivf_train_per_list` nodes).
       seed: seed of IVF's k-means (HNSW's levels use faiss' fixed seed).
       query_batch: queries per faiss search call (bounds the [batch, k] result memory).
       threads: OpenMP threads for faiss; 0 keeps faiss' default (all cores).
     """
 
-    index: str = "hnsw"
+    index: str = "ivf"
     k: int = 64
     hnsw_m: int = 32
     hnsw_ef_construction: int = 64
     hnsw_ef_search: int = 128
     ivf_nlist: int = 0
     ivf_nprobe: int = 16
+    ivf_train_per_list: int = 64
     seed: int = 1234
     query_batch: int = 16384
     threads: int = 0
@@ -82,7 +86,8 @@ class FaissOptions:
         """Returns self, or raises ValueError naming the bad setting."""
         if self.index not in ("hnsw", "ivf"):
             raise ValueError(f"faiss index must be 'hnsw' or 'ivf', got {self.index!r}")
-        for name in ("k", "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search", "ivf_nprobe"):
+        names = ("k", "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search", "ivf_nprobe")
+        for name in names + ("ivf_train_per_list",):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"faiss option {name} must be >= 1, got {getattr(self, name)}")
         for name in ("ivf_nlist", "threads"):
@@ -106,6 +111,7 @@ def _make_index(faiss, normalized: np.ndarray, options: FaissOptions):
         quantizer = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
         index.cp.seed = int(options.seed)
+        index.cp.max_points_per_centroid = int(options.ivf_train_per_list)
         index.train(normalized)
         index.nprobe = min(int(options.ivf_nprobe), nlist)
     index.add(normalized)

@@ -711,6 +711,12 @@ def define_flags() -> None:
     define_once("integer", "ivf_nlist", defaults.ivf_nlist, "IVF lists (0: 4 * sqrt(nodes)).")
     define_once("integer", "ivf_nprobe", defaults.ivf_nprobe, "IVF lists scanned per query.")
     define_once(
+        "integer",
+        "ivf_train_per_list",
+        defaults.ivf_train_per_list,
+        "IVF k-means training sample per list.",
+    )
+    define_once(
         "integer", "ann_threads", defaults.threads, "faiss threads (0: faiss' default, all cores)."
     )
     define_once(
@@ -747,6 +753,7 @@ def faiss_options_from_flags(flag) -> _ann.FaissOptions:
         hnsw_ef_search=flag.hnsw_ef_search,
         ivf_nlist=flag.ivf_nlist,
         ivf_nprobe=flag.ivf_nprobe,
+        ivf_train_per_list=flag.ivf_train_per_list,
         threads=flag.ann_threads,
     )
 

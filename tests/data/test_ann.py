@@ -185,3 +185,17 @@ def test_output_checked_before_inputs_are_read(tmp_path):
     assert (tmp_path / "junk.tfr").read_bytes() == b"not a tfrecord at all"
     with pytest.raises(ValueError, match="junk.tfr"):  # and the input's own error otherwise
         bg.build_graph(tmp_path / "junk.tfr", tmp_path / "g.tsv")
+
+
+def test_lsh_buckets_same_alone_and_in_bulk():
+    rows = np.float32(_clustered(300, 16, 2))
+    planes = ann.lsh_planes(3, 5, 2, 16)
+    bulk = ann.lsh_bucket_ids(rows, planes)
+    alone = np.concatenate([ann.lsh_bucket_ids(rows[i : i + 1], planes) for i in range(300)])
+    np.testing.assert_array_equal(bulk, alone)  # what lets Beam bucket node by node
+    want = [
+        [sum(1 << b for b, x in enumerate(p @ np.float64(r)) if x > 0) for p in planes]
+        for r in rows
+    ]
+    np.testing.assert_array_equal(bulk, want)
+    assert len(np.unique(bulk[:, 0])) > 8  # the buckets do split the nodes
