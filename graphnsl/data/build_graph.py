@@ -12,8 +12,16 @@ candidate pairs are found by blocked float32 matrix products over the upper tria
 and each candidate's weight is then recomputed exactly as NSL does (`np.dot` of the two
 normalized rows, batched through `np.vecdot`, which runs the same dot kernel).
 
+Beyond NSL: a per-node cap (`max_nbrs_per_node`, each node's k best lines), approximate
+candidate pairs (`ann="faiss"`, IVF or HNSW, and `ann="lsh"`, NSL's LSH bucketing; see
+`graphnsl.data.ann`), inputs as globs or comma-separated lists (sharded files), and the
+same graph as an Apache Beam pipeline (`graphnsl.beam.build_graph`, `--runner`).
+
 Usage: `graphnsl build-graph [--similarity_threshold=0.8] [--id_feature_name=id]
-[--embedding_feature_name=embedding] EMB_FILE... OUTPUT_TSV`.
+[--embedding_feature_name=embedding] [--max_nbrs_per_node=K] [--ann=exact|faiss|lsh]
+[--faiss_index=ivf|hnsw --ann_k=64 --ivf_nlist=0 --ivf_nprobe=16 --hnsw_m=32 ...]
+[--lsh_splits=S --lsh_rounds=R --random_seed=N] [--runner=DirectRunner --num_shards=N]
+EMB_FILE_OR_GLOB... OUTPUT_TSV [-- BEAM_PIPELINE_OPTIONS]`.
 """
 
 from __future__ import annotations
