@@ -80,12 +80,18 @@ def write_workload(work: str, n: int, dim: int, shard_size: int = 125_000) -> st
     return pattern
 
 
-def read_pairs(path: str) -> tuple[np.ndarray, dict]:
-    """Directed lines of a graph TSV (ids are ints here) as int64 keys, and key -> weight."""
+def read_pairs(path: str, sources=None) -> tuple[np.ndarray, dict]:
+    """Directed lines of a graph TSV (ids are ints here) as int64 keys, and key -> weight.
+
+    With `sources`, only lines whose source is one of them (a sample of a large graph).
+    """
     keys, weights = [], []
+    wanted = None if sources is None else {str(x) for x in sources.tolist()}
     with open(path) as f:
         for line in f:
             s, t, w = line.split("\t")
+            if wanted is not None and s not in wanted:
+                continue
             keys.append(int(s) << 32 | int(t))
             weights.append(w)
     keys = np.array(keys, dtype=np.int64)
@@ -158,9 +164,9 @@ def main() -> int:
     for mode in modes:
         if mode == "exact" or truth is None:
             continue
-        keys, weights = read_pairs(f"{args.work_dir}/graph_{mode}_{args.n}_{args.dim}.tsv")
-        if "exact" not in modes:  # sampled: lines whose source is a sampled node
-            keys = keys[np.isin(keys >> 32, sample)]
+        graph = f"{args.work_dir}/graph_{mode}_{args.n}_{args.dim}.tsv"
+        # Sampled (no exact mode run): only the lines whose source is a sampled node.
+        keys, weights = read_pairs(graph, None if "exact" in modes else sample)
         found = set(keys.tolist())
         extra = len(found - truth)
         results[mode]["recall"] = round(len(found & truth) / max(len(truth), 1), 4)
