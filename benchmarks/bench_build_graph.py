@@ -6,9 +6,17 @@ its own subprocess. Times are those each side measures around the build_graph ca
 (imports excluded); peak RSS comes from `os.wait4` for each process. The two graphs are
 compared as sets of directed edges, and their weight strings edge by edge.
 
+With `--beam_workers=W` it instead compares graphnsl's single-process tool with the Beam
+pipeline (`graphnsl.beam.build_graph.run`, DirectRunner in multi-process mode with W
+workers) on the clustered workload of `bench_ann_graph.py` (sharded TFRecords), each in its
+own process, and checks that both write the same set of lines. The Beam side's peak RSS is
+that of its main process and, separately, the largest of its worker processes.
+
 Usage:
   .venv/bin/python benchmarks/bench_build_graph.py [--work_dir=/tmp/graphnsl_bench_graph]
       [--n=10000 --dim=64 --threshold=0.9] [--output_json=FILE]
+  nice -n 5 .venv/bin/python benchmarks/bench_build_graph.py --beam_workers=2 --n=100000 \
+      [--ann=lsh --lsh_splits=7 --lsh_rounds=11] [--num_blocks=16]
 """
 
 from __future__ import annotations
@@ -33,6 +41,118 @@ print(json.dumps({'seconds': round(dt, 3), 'edges': r['lines_written']}))
 """
 
 
+_BEAM = """
+import json, resource, sys, time
+from graphnsl.beam.build_graph import run
+pattern, out, threshold, settings, workers = sys.argv[1:6]
+t0 = time.perf_counter()
+r = run(pattern, out, similarity_threshold=float(threshold), num_shards=4,
+        pipeline_args=['--runner=DirectRunner', '--direct_running_mode=multi_processing',
+                       f'--direct_num_workers={workers}'], **json.loads(settings))
+r['seconds'] = round(time.perf_counter() - t0, 3)
+r['workers_peak_rss_mb'] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+print(json.dumps(r))
+"""
+
+_SINGLE = """
+import json, sys, time
+from graphnsl.data.build_graph import build_graph
+pattern, out, threshold, settings = sys.argv[1:5]
+settings = json.loads(settings)
+settings.pop('num_blocks', None)
+t0 = time.perf_counter()
+r = build_graph(pattern, out, similarity_threshold=float(threshold), **settings)
+r['seconds'] = round(time.perf_counter() - t0, 3)
+print(json.dumps(r))
+"""
+
+
+def _digest(paths: list[str]) -> tuple[int, int]:
+    """(lines, order-free digest) of the lines of some files."""
+    import zlib
+
+    count, total = 0, 0
+    for path in paths:
+        with open(path, "rb") as f:
+            for line in f:
+                count += 1
+                total = (total + zlib.crc32(line.rstrip(b"\n")) * 2654435761) % (1 << 61)
+    return count, total
+
+
+def beam_main(args) -> int:
+    """The single-process tool beside the Beam pipeline (DirectRunner, multi-process)."""
+    import glob
+
+    from bench_ann_graph import write_workload
+
+    work = args.work_dir
+    os.makedirs(work, exist_ok=True)
+    pattern = write_workload(work, args.n, args.dim)
+    settings = {"num_blocks": args.num_blocks}
+    if args.ann == "lsh":
+        settings.update(
+            ann="lsh", lsh_splits=args.lsh_splits, lsh_rounds=args.lsh_rounds, random_seed=0
+        )
+    env = {"PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    single = run_measured(
+        [
+            sys.executable,
+            "-c",
+            _SINGLE,
+            pattern,
+            f"{work}/single.tsv",
+            str(args.threshold),
+            json.dumps(settings),
+        ],
+        env=env,
+    )
+    print(f"single: {single}", flush=True)
+    for old in glob.glob(f"{work}/beam.tsv-*"):
+        os.remove(old)
+    beam = run_measured(
+        [
+            sys.executable,
+            "-c",
+            _BEAM,
+            pattern,
+            f"{work}/beam.tsv",
+            str(args.threshold),
+            json.dumps(settings),
+            str(args.beam_workers),
+        ],
+        env=env,
+    )
+    print(f"beam: {beam}", flush=True)
+    single_lines = _digest([f"{work}/single.tsv"])
+    beam_lines = _digest(sorted(glob.glob(f"{work}/beam.tsv-*-of-*")))
+    same = single_lines == beam_lines
+    result = {
+        "benchmark": "build_graph single process vs Beam DirectRunner",
+        "workload": {"n": args.n, "dim": args.dim, "threshold": args.threshold, **settings},
+        "single": single,
+        "beam": beam,
+        "beam_workers": args.beam_workers,
+        "time_ratio_beam_over_single": round(beam["seconds"] / single["seconds"], 2),
+        "same_lines": same,
+        "lines": single_lines[0],
+    }
+    print(f"\n{'':30}{'single':>10}{'Beam':>10}{'ratio':>8}")
+    print(
+        f"{'call (s)':30}{single['seconds']:>10.1f}{beam['seconds']:>10.1f}"
+        f"{result['time_ratio_beam_over_single']:>7.2f}x"
+    )
+    print(
+        f"{'peak RSS, main process (MB)':30}{single['peak_rss_mb']:>10.0f}{beam['peak_rss_mb']:>10.0f}"
+    )
+    print(f"{'peak RSS, largest worker (MB)':30}{'':>10}{beam['workers_peak_rss_mb']:>10.0f}")
+    print(f"lines: {single_lines[0]} single, {beam_lines[0]} Beam; same set: {same}")
+    if args.output_json:
+        with open(args.output_json, "w") as f:
+            json.dump(result, f, indent=2)
+    return 0 if same else 1
+
+
 def read_edges(path: str) -> dict[tuple[str, str], str]:
     edges = {}
     with open(path) as f:
@@ -52,7 +172,14 @@ def main() -> int:
     parser.add_argument("--threshold", type=float, default=0.9)
     parser.add_argument("--repeats", type=int, default=3, help="runs of ours; best kept")
     parser.add_argument("--output_json", default=None)
+    parser.add_argument("--beam_workers", type=int, default=0, help="> 0: single vs Beam")
+    parser.add_argument("--num_blocks", type=int, default=16, help="Beam exact mode's blocks")
+    parser.add_argument("--ann", default="exact", choices=["exact", "lsh"])
+    parser.add_argument("--lsh_splits", type=int, default=7)
+    parser.add_argument("--lsh_rounds", type=int, default=11)
     args = parser.parse_args()
+    if args.beam_workers:
+        return beam_main(args)
 
     work = args.work_dir
     os.makedirs(work, exist_ok=True)

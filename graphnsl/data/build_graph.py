@@ -12,8 +12,16 @@ candidate pairs are found by blocked float32 matrix products over the upper tria
 and each candidate's weight is then recomputed exactly as NSL does (`np.dot` of the two
 normalized rows, batched through `np.vecdot`, which runs the same dot kernel).
 
+Beyond NSL: a per-node cap (`max_nbrs_per_node`, each node's k best lines), approximate
+candidate pairs (`ann="faiss"`, IVF or HNSW, and `ann="lsh"`, NSL's LSH bucketing; see
+`graphnsl.data.ann`), inputs as globs or comma-separated lists (sharded files), and the
+same graph as an Apache Beam pipeline (`graphnsl.beam.build_graph`, `--runner`).
+
 Usage: `graphnsl build-graph [--similarity_threshold=0.8] [--id_feature_name=id]
-[--embedding_feature_name=embedding] EMB_FILE... OUTPUT_TSV`.
+[--embedding_feature_name=embedding] [--max_nbrs_per_node=K] [--ann=exact|faiss|lsh]
+[--faiss_index=ivf|hnsw --ann_k=64 --ivf_nlist=0 --ivf_nprobe=16 --hnsw_m=32 ...]
+[--lsh_splits=S --lsh_rounds=R --random_seed=N] [--runner=DirectRunner --num_shards=N]
+EMB_FILE_OR_GLOB... OUTPUT_TSV [-- BEAM_PIPELINE_OPTIONS]`.
 """
 
 from __future__ import annotations
@@ -223,6 +231,15 @@ def _check_threshold(similarity_threshold: float) -> float:
     return threshold
 
 
+def _check_lsh(lsh_splits: int, lsh_rounds: int, ann: str | None) -> None:
+    if lsh_splits < 0:
+        raise ValueError("lsh_splits < 0")
+    if lsh_splits > 0 and lsh_rounds < 1:
+        raise ValueError("lsh_splits > 0 but lsh_rounds < 1")
+    if ann == "lsh" and not 1 <= lsh_splits <= 62:
+        raise ValueError(f"ann='lsh' needs 1 <= lsh_splits <= 62, got {lsh_splits}")
+
+
 def _check_cap(max_nbrs_per_node: int | None) -> int | None:
     if max_nbrs_per_node is None:
         return None
@@ -398,15 +415,10 @@ def build_graph(
     start_time = time.perf_counter()
     threshold = _check_threshold(similarity_threshold)
     cap = _check_cap(max_nbrs_per_node)
-    if lsh_splits < 0:
-        raise ValueError("lsh_splits < 0")
-    if lsh_splits > 0 and lsh_rounds < 1:
-        raise ValueError("lsh_splits > 0 but lsh_rounds < 1")
     if ann not in (None, "exact", "faiss", "lsh"):
         raise ValueError(f"ann must be None, 'exact', 'faiss' or 'lsh', got {ann!r}")
     ann = None if ann == "exact" else ann
-    if ann == "lsh" and lsh_splits < 1:
-        raise ValueError("ann='lsh' needs lsh_splits >= 1")
+    _check_lsh(lsh_splits, lsh_rounds, ann)
     if lsh_splits > 0 and ann != "lsh":
         logging.info(
             "lsh_splits=%d not used (ann=%s): pass ann='lsh' for NSL's LSH bucketing.",
@@ -419,7 +431,7 @@ def build_graph(
         _ann.import_faiss()
     embedding_files = expand_inputs(embedding_files)
     output_graph_path = os.fspath(output_graph_path)
-    _check_output(output_graph_path, embedding_files)
+    _ex.check_output_path(output_graph_path, inputs=embedding_files)
     ids, embeddings = read_embeddings(embedding_files, id_feature_name, embedding_feature_name)
     n, dim = len(ids), int(embeddings.shape[1])
     logging.info("Read %d embeddings of dimension %d.", n, dim)
@@ -489,30 +501,6 @@ def build_graph(
         seconds,
     )
     return result
-
-
-def _check_output(output_graph_path: str, inputs: Sequence[str]) -> None:
-    """Refuses, before reading any input, an output that cannot or must not be written."""
-    try:
-        from graphnsl.data.examples import check_output_path
-    except ImportError:  # pragma: no cover - until the hard-cli branch lands
-        check_output_path = None
-    if check_output_path is not None:
-        check_output_path(output_graph_path, inputs=inputs)
-        return
-    folder = os.path.dirname(os.path.abspath(output_graph_path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(
-            f"Output folder does not exist: {folder!r} (for {output_graph_path!r})"
-        )
-    if os.path.isdir(output_graph_path):
-        raise IsADirectoryError(f"Output path is a directory: {output_graph_path!r}")
-    if os.path.exists(output_graph_path):
-        for path in inputs:
-            if os.path.exists(path) and os.path.samefile(path, output_graph_path):
-                raise ValueError(
-                    f"Output {output_graph_path!r} is also an input; refusing to overwrite it"
-                )
 
 
 def _faiss_options(faiss_options, random_seed, cap) -> _ann.FaissOptions:
@@ -731,6 +719,12 @@ def define_flags() -> None:
     define_once("integer", "ivf_nlist", defaults.ivf_nlist, "IVF lists (0: 4 * sqrt(nodes)).")
     define_once("integer", "ivf_nprobe", defaults.ivf_nprobe, "IVF lists scanned per query.")
     define_once(
+        "integer",
+        "ivf_train_per_list",
+        defaults.ivf_train_per_list,
+        "IVF k-means training sample per list.",
+    )
+    define_once(
         "integer", "ann_threads", defaults.threads, "faiss threads (0: faiss' default, all cores)."
     )
     define_once(
@@ -767,6 +761,7 @@ def faiss_options_from_flags(flag) -> _ann.FaissOptions:
         hnsw_ef_search=flag.hnsw_ef_search,
         ivf_nlist=flag.ivf_nlist,
         ivf_nprobe=flag.ivf_nprobe,
+        ivf_train_per_list=flag.ivf_train_per_list,
         threads=flag.ann_threads,
     )
 

@@ -250,3 +250,26 @@ def test_bad_settings_and_values(tmp_path):
     ):
         bg.build_graph([tmp_path / "ok.tfr", tmp_path / "nan.tfr"], tmp_path / "g.tsv")
     assert not (tmp_path / "g.tsv").exists()
+
+
+@pytest.mark.parametrize(
+    "flag, message",
+    [
+        ("--similarity_threshold=1.5", r"--similarity_threshold must be .*\[-1, 1\], got 1.5"),
+        ("--similarity_threshold=nan", r"--similarity_threshold must be .*got nan"),
+        ("--max_nbrs_per_node=0", r"--max_nbrs_per_node must be >= 1, got 0"),
+        ("--num_shards=2", r"--num_shards is for --runner"),
+    ],
+)
+def test_cli_usage_errors(tmp_path, flag, message):
+    from absl import app
+
+    _write(tmp_path / "a.tfr", ["a", "b"], [[1, 0], [1, 0.1]])
+    bg.define_flags()
+    rest = flags.FLAGS(["build-graph", flag, str(tmp_path / "a.tfr"), str(tmp_path / "g.tsv")])
+    try:
+        with pytest.raises(app.UsageError, match=message):
+            bg.main(rest)
+    finally:
+        flags.FLAGS.unparse_flags()
+    assert not (tmp_path / "g.tsv").exists()
