@@ -101,7 +101,8 @@ class FastCompileDefaults:
       Keras' own rule (XLA on accelerators only). Should XLA fail to compile the step, the
       model warns and continues without it.
     - `steps_per_execution` left out: `AUTO_STEPS_PER_EXECUTION` steps per call (see the
-      module docstring for the calls that keep 1).
+      module docstring for the calls that keep 1); 1 under a distribution strategy, where
+      Keras' multi-step loop fails.
 
     `model.jit_compile` and `model.steps_per_execution` show what was chosen. A saved
     model keeps the arguments as the user gave them, so a loaded one chooses again.
@@ -119,7 +120,9 @@ class FastCompileDefaults:
         user_steps = given.get("steps_per_execution")
         run_eagerly = bool(given.get("run_eagerly", False))
         self._auto_jit = user_jit == "auto" and not run_eagerly
-        self._auto_steps = user_steps is None and not run_eagerly
+        # Keras' multi-step loop fails under tf.distribute (feeds a placeholder), so a
+        # distributed model keeps one step per execution.
+        self._auto_steps = user_steps is None and not run_eagerly and not self._distributed()
         if self._auto_jit:
             given["jit_compile"] = self._resolve_fast_jit_compile()
         if self._auto_steps:
@@ -140,6 +143,9 @@ class FastCompileDefaults:
         self.compile(**serialization_lib.deserialize_keras_object(config))
         if hasattr(self, "optimizer") and self.built:
             self.optimizer.build(self.trainable_variables)
+
+    def _distributed(self) -> bool:
+        return bool(getattr(self, "_distribute_strategy", None)) or tf.distribute.has_strategy()
 
     def _resolve_fast_jit_compile(self) -> bool:
         if not self.auto_xla_on_cpu:
