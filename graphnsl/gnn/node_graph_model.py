@@ -24,9 +24,17 @@ class NodeGraphModel(MaskUnlabeledSteps, keras.Model):
 
     Rows whose label is negative (unlabeled seeds, read as -1) get no supervised loss.
 
+    `compile()` defaults: 32 steps per execution (see `graphnsl.lib.compile_defaults`);
+    `jit_compile="auto"` keeps Keras' rule (XLA on accelerators only), because graph
+    batches usually change shape from batch to batch and XLA compiles once per shape. With
+    static shapes (`static_shapes=True` batches), pass `jit_compile=True`.
+
     Input: the dict above, node features `[N, ...]`. Output: `graph_call`'s node outputs
     gathered at the centres, `[G, ...]` (or `[len(center_nodes), ...]`).
     """
+
+    # Graph batches change shape; XLA would compile each new shape (see the docstring).
+    auto_xla_on_cpu = False
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
