@@ -241,6 +241,10 @@ def _run(name: str, args: list[str], verbose: bool) -> int:
         if done.code is None or isinstance(done.code, int):
             return int(done.code or 0)
         raise _DataFailure(str(done.code)) from done
+    finally:
+        # Back to the defaults after the run too, so Python code calling a tool's main() next in
+        # this process does not inherit this run's flags (e.g. --runner).
+        flags.FLAGS.unparse_flags()
     return 0
 
 

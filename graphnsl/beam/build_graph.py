@@ -328,7 +328,8 @@ def run(
 
     beam = import_beam()
     from apache_beam.metrics.metric import MetricsFilter
-    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from graphnsl.beam._pipeline import make_pipeline
 
     start = time.perf_counter()
     del faiss_options
@@ -364,8 +365,7 @@ def run(
             raise ValueError(f"id {node_id!r} appears {len(vectors)} times; ids must be unique")
         return node_id, vectors[0]
 
-    options = PipelineOptions(list(pipeline_args or []))
-    with beam.Pipeline(options=options) as pipeline:
+    with make_pipeline(pipeline_args) as pipeline:
         lines = (
             pipeline
             | "Files" >> beam.Create(files)

@@ -318,7 +318,8 @@ def run(
     """
     import apache_beam as beam
     from apache_beam.metrics.metric import MetricsFilter
-    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from graphnsl.beam._pipeline import make_pipeline
 
     start = time.perf_counter()
     labeled = _pn.expand_paths(labeled_examples_path, "labeled examples")
@@ -331,8 +332,7 @@ def run(
     output = os.fspath(output_training_data_path)
     check_output_path(output, inputs=labeled + unlabeled + graphs)
     transform = __getattr__("PackNbrs")(add_undirected_edges, max_nbrs, id_feature_name)
-    options = PipelineOptions(list(pipeline_args or []))
-    with beam.Pipeline(options=options) as pipeline:
+    with make_pipeline(pipeline_args) as pipeline:
         # Files are read whole by one worker each, with the single-process tool's readers
         # (its checksums and its errors naming file and record or line), then spread out.
         def read(paths, label, reader):

@@ -4,7 +4,6 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_multi_worker import _write_shards
 
 from graphnsl.configs import make_graph_reg_config
 from graphnsl.data import make_dataset
@@ -17,8 +16,8 @@ CONFIG = make_graph_reg_config(max_neighbors=2, multiplier=0.5)
 
 
 @pytest.fixture(scope="module")
-def pattern(tmp_path_factory):
-    return _write_shards(tmp_path_factory.mktemp("static"))
+def pattern(tmp_path_factory, write_shards):
+    return write_shards(tmp_path_factory.mktemp("static"))
 
 
 def _node_model():
