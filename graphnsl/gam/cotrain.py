@@ -9,10 +9,15 @@ each call of a compiled chunk runs many steps and validations, keeping Python ou
 
 Apart from validation accuracy for early stopping, labels reach training only from the
 labeled set (training labels and self-labels): a labeled-unlabeled pair always compares the
-labeled end's label with the unlabeled end's prediction. The reference implementation also
-keeps the (unlabeled, labeled) edges as they are and reads the stored, true label of the
-unlabeled end, test nodes included; graphnsl does not (see `examples/gam_planetoid.py` for
-what that read is worth on Citeseer).
+labeled end's label with the unlabeled end's prediction. The reference implementation (NSL
+`research/gam`) did not do so before PR #82 (commit 52ea737, 2021-04-10, NSL issue #81): it
+kept the (unlabeled, labeled) edges as they were and read the stored, true label of the
+unlabeled end, test nodes included. PR #82 reversed those edges, and the GAM results of the
+reference's "Updated Results" table were re-measured after it, so that table is leak-free and
+is what `examples/gam_planetoid.py` compares against.
+
+The loop is a `CoTrainer`: one method per phase (`train_agreement`, `set_regularization`,
+`train_classifier`, `self_label`, `record`), the labeled set and the pair pools in its fields.
 """
 
 from __future__ import annotations
