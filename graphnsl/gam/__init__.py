@@ -14,7 +14,13 @@ are co-trained, the classifier self-labeling its most confident nodes each round
 from graphnsl.gam.agreement import AgreementModel
 from graphnsl.gam.classifiers import GCN, mlp_classifier, normalized_adjacency
 from graphnsl.gam.config import AGGREGATIONS, CotrainConfig
-from graphnsl.gam.cotrain import CotrainResult, IterationRecord, cotrain, make_classifier_fn
+from graphnsl.gam.cotrain import (
+    CoTrainer,
+    CotrainResult,
+    IterationRecord,
+    cotrain,
+    make_classifier_fn,
+)
 from graphnsl.gam.data import CotrainData, from_packed_tfrecords, from_planetoid
 from graphnsl.gam.losses import agreement_regularization
 from graphnsl.gam.self_labeling import (
@@ -28,6 +34,7 @@ from graphnsl.gam.self_labeling import (
 __all__ = [
     "AGGREGATIONS",
     "AgreementModel",
+    "CoTrainer",
     "CotrainConfig",
     "CotrainData",
     "CotrainResult",

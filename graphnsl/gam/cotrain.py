@@ -9,10 +9,15 @@ each call of a compiled chunk runs many steps and validations, keeping Python ou
 
 Apart from validation accuracy for early stopping, labels reach training only from the
 labeled set (training labels and self-labels): a labeled-unlabeled pair always compares the
-labeled end's label with the unlabeled end's prediction. The reference implementation also
-keeps the (unlabeled, labeled) edges as they are and reads the stored, true label of the
-unlabeled end, test nodes included; graphnsl does not (see `examples/gam_planetoid.py` for
-what that read is worth on Citeseer).
+labeled end's label with the unlabeled end's prediction. The reference implementation (NSL
+`research/gam`) did not do so before PR #82 (commit 52ea737, 2021-04-10, NSL issue #81): it
+kept the (unlabeled, labeled) edges as they were and read the stored, true label of the
+unlabeled end, test nodes included. PR #82 reversed those edges, and the GAM results of the
+reference's "Updated Results" table were re-measured after it, so that table is leak-free and
+is what `examples/gam_planetoid.py` compares against.
+
+The loop is a `CoTrainer`: one method per phase (`train_agreement`, `set_regularization`,
+`train_classifier`, `self_label`, `record`), the labeled set and the pair pools in its fields.
 """
 
 from __future__ import annotations
@@ -359,6 +364,654 @@ def _reset_optimizer(optimizer, initial_values):
         variable.assign(value)
 
 
+@dataclasses.dataclass
+class AgreementOutcome:
+    """What the agreement phase of one iteration did.
+
+    Attributes:
+      trained: the agreement model was (re)trained this iteration (False without labeled
+        pairs to train on, in iteration 0 with `first_iter_original`, or with `always_agree`).
+      steps: its training steps.
+      val_accuracy: its accuracy on its held-out labeled pairs (None when not validated).
+      eval_accuracy: its accuracy on graph edges among val and test nodes against their true
+        labels (monitoring only; None when not trained).
+      logit_offset: what is added to its logits (`edge_prior_agr`; 0.0 without it).
+    """
+
+    trained: bool = False
+    steps: int = 0
+    val_accuracy: float | None = None
+    eval_accuracy: float | None = None
+    logit_offset: float = 0.0
+
+
+@dataclasses.dataclass
+class SelfLabelOutcome:
+    """What the self-labeling phase of one iteration did.
+
+    Attributes:
+      num_new: nodes self-labeled.
+      num_dropped: earlier self-labels dropped first (`recheck_self_labels`).
+      new_label_accuracy: share of the new labels that match the data's label, where the data
+        has one (monitoring only; None when none could be checked).
+    """
+
+    num_new: int = 0
+    num_dropped: int = 0
+    new_label_accuracy: float | None = None
+
+
+class CoTrainer:
+    """The GAM co-training loop as an object: one method per phase, the state in fields.
+
+    `cotrain` builds one and calls `run`. Each iteration `run_iteration` calls, in order:
+    `load_labels` (the labeled set into the compiled steps), `train_agreement`,
+    `set_regularization` (the LL/LU/UU pools and their agreement), `train_classifier`,
+    `self_label` and `record`. The phases can also be called one by one (the tests do).
+
+    Attributes:
+      data, config: the problem and the hyperparameters.
+      rng: NumPy generator of the pair pools (seeded by `config.seed`).
+      model: the classifier; `agreement_model` the agreement model (None with `always_agree`).
+      labels: int64 `[num_nodes]` training labels (-1: unlabeled): the original training
+        labels and the self-labels. `labeled`: bool `[num_nodes]`, `labels >= 0`.
+      is_original: bool `[num_nodes]`, the original training nodes (never dropped).
+      is_eval: bool `[num_nodes]`, validation and test nodes (never self-labeled).
+      proportions: the class shares of the self-label quotas (None: no quotas).
+      lu_rows: float32 `[k, 3]` this iteration's LU pairs `(labeled, unlabeled, agreement)`.
+      records: one `IterationRecord` per finished iteration.
+      best_iteration, best_val_accuracy, best_weights: the best validation iteration so far.
+    """
+
+    def __init__(
+        self,
+        data: CotrainData,
+        classifier: str | Callable[[], keras.Model] = "mlp",
+        config: CotrainConfig | None = None,
+        agreement_model_fn: Callable[[], keras.Model] | None = None,
+    ):
+        config = config or CotrainConfig()
+        self.data, self.config = data, config
+        self.start = time.perf_counter()
+        keras.utils.set_random_seed(config.seed)
+        self.rng = np.random.default_rng(config.seed)
+        self.generator = tf.random.Generator.from_seed(config.seed)
+        num_nodes = data.num_nodes
+        self.classifier_fn = (
+            make_classifier_fn(classifier, data, seed=config.seed)
+            if isinstance(classifier, str)
+            else classifier
+        )
+        self.agreement_model_fn = agreement_model_fn or self._default_agreement_model
+
+        self.dense_features = tf.constant(data.dense_features())
+        self.model = self.classifier_fn()
+        self.full_graph = bool(getattr(self.model, "full_graph", False))
+        self.model_features = self.dense_features
+        if self.full_graph and getattr(self.model, "sparse_inputs", False):
+            coo = data.sparse_features().tocoo()
+            self.model_features = tf.sparse.reorder(
+                tf.SparseTensor(
+                    np.stack([coo.row, coo.col], axis=1).astype(np.int64),
+                    coo.data.astype(np.float32),
+                    coo.shape,
+                )
+            )
+        self._build_classifier(self.model)
+        self.cls_optimizer = keras.optimizers.Adam(config.learning_rate_cls)
+        self.cls_optimizer.build(self.model.trainable_variables)
+        self._cls_optimizer_initial = [v.numpy() for v in self.cls_optimizer.variables]
+
+        self.use_agreement_model = not config.always_agree
+        self.agreement_model = None
+        if self.use_agreement_model:
+            self.agreement_model = self.agreement_model_fn()
+            self.agreement_model((self.dense_features[:1], self.dense_features[:1]))
+            self.agr_optimizer = keras.optimizers.Adam(config.learning_rate_agr)
+            self.agr_optimizer.build(self.agreement_model.trainable_variables)
+            self._agr_optimizer_initial = [v.numpy() for v in self.agr_optimizer.variables]
+
+        # Per-iteration state the compiled steps read lives in variables of unknown length,
+        # so nothing retraces.
+        self.labels_var = tf.Variable(np.full(num_nodes, -1, np.int64), trainable=False)
+        self.labeled_ids = _dynamic_variable(np.zeros(1, np.int64), tf.int64)
+        self.ll_pool = _dynamic_variable(np.zeros((0, 2), np.int64), tf.int64)
+        self.lu_pool = _dynamic_variable(np.zeros((0, 3), np.float32), tf.float32)
+        self.uu_pool = _dynamic_variable(np.zeros((0, 3), np.float32), tf.float32)
+        self.reg_on = tf.Variable(0.0, trainable=False)
+        self.agr_pools = [
+            _dynamic_variable(np.zeros((0, 3), np.float32), tf.float32) for _ in range(2)
+        ]
+        self.agr_counts = [tf.Variable(0, dtype=tf.int64, trainable=False) for _ in range(2)]
+        self.agr_val = _dynamic_variable(np.zeros((0, 3), np.float32), tf.float32)
+        self.val_ids = tf.constant(data.val_index)
+        self.val_labels = tf.constant(data.labels[data.val_index])
+        # A group with a zero weight still counts in the mean (as in the reference), but its
+        # pairs skip the forward pass: their predictions are replaced by zeros.
+        self.weighted = {
+            "ll": config.reg_weight_ll > 0,
+            "lu": config.reg_weight_lu > 0,
+            "uu": config.reg_weight_uu > 0,
+        }
+
+        self.cls_loop = _EarlyStopping(
+            self._classifier_step,
+            self._classifier_val_accuracy,
+            self.model.weights,
+            config.eval_step_cls,
+        )
+        self.predict_probabilities = tf.function(
+            self._predict_probabilities, input_signature=[tf.TensorSpec([None], tf.int64)]
+        )
+        if self.use_agreement_model:
+            self._agreement_of_pairs = tf.function(
+                self._agreement_of_pairs_fn, input_signature=[tf.TensorSpec([None, 2], tf.int64)]
+            )
+            self.agr_loop = _EarlyStopping(
+                self._agreement_step,
+                lambda: self._agreement_accuracy(self.agr_val),
+                self.agreement_model.weights,
+                config.eval_step_agr,
+            )
+
+        # Pairs of evaluation nodes, for monitoring the agreement model against true labels.
+        self.is_eval = np.zeros(num_nodes, bool)
+        self.is_eval[data.val_index] = True
+        self.is_eval[data.test_index] = True
+        self.eval_edges = data.edges[
+            self.is_eval[data.edges[:, 0]] & self.is_eval[data.edges[:, 1]]
+        ]
+        self.eval_agree = data.labels[self.eval_edges[:, 0]] == data.labels[self.eval_edges[:, 1]]
+
+        self.labels = np.full(num_nodes, -1, np.int64)
+        self.labels[data.train_index] = data.labels[data.train_index]
+        self.labeled = np.zeros(num_nodes, bool)
+        self.labeled[data.train_index] = True
+        self.is_original = self.labeled.copy()
+        self.proportions = (
+            label_proportions(data.labels[data.train_index], data.num_classes)
+            if config.keep_label_proportions
+            else None
+        )
+        self.lu_rows = np.zeros((0, 3), np.float32)
+        self.records: list[IterationRecord] = []
+        self.best_weights, self.best_val_accuracy, self.best_iteration = None, -1.0, 0
+        self.writer = (
+            tf.summary.create_file_writer(config.summary_dir) if config.summary_dir else None
+        )
+        self.progress = tqdm(
+            total=int((~self.labeled & ~self.is_eval).sum()),
+            desc=f"GAM {data.name}: self-labeled nodes",
+            disable=not config.verbose,
+            leave=False,
+        )
+
+    # -- models and compiled steps ------------------------------------------------------
+
+    def _default_agreement_model(self) -> keras.Model:
+        config = self.config
+        return AgreementModel(
+            hidden=config.hidden_agr,
+            aggregation=config.aggregation_agr,
+            hidden_aggregation=config.hidden_aggregation_agr,
+            weight_decay=config.weight_decay_agr,
+        )
+
+    def _build_classifier(self, model: keras.Model) -> keras.Model:
+        if self.full_graph:
+            model(self.model_features)
+        else:
+            model(self.dense_features[:1])
+        return model
+
+    def _sample_rows(self, pool, count):
+        """Draws `count` rows of `pool` uniformly with replacement (none if it is empty)."""
+        size = tf.shape(pool, out_type=tf.int64)[0]
+        count = tf.where(size > 0, tf.cast(count, tf.int64), tf.constant(0, tf.int64))
+        index = self.generator.uniform(
+            tf.reshape(count, [1]), minval=0, maxval=tf.maximum(size, 1), dtype=tf.int64
+        )
+        return tf.gather(pool, index)
+
+    def _classifier_logits(self, ids, training):
+        if self.full_graph:
+            return tf.gather(self.model(self.model_features, training=training), ids)
+        return self.model(tf.gather(self.dense_features, ids), training=training)
+
+    def _predict_probabilities(self, ids):
+        return tf.nn.softmax(self._classifier_logits(ids, training=False))
+
+    def _agreement_of_pairs_fn(self, pairs):
+        return self.agreement_model(
+            (
+                tf.gather(self.dense_features, pairs[:, 0]),
+                tf.gather(self.dense_features, pairs[:, 1]),
+            ),
+            training=False,
+        )
+
+    def agreement_logits(self, pairs: np.ndarray) -> np.ndarray:
+        """The agreement model's logits of int `[k, 2]` node pairs, float32 `[k]`."""
+        pairs = pairs.astype(np.int64).reshape(-1, 2)
+        parts = [
+            self._agreement_of_pairs(tf.constant(pairs[i : i + 4096])).numpy()
+            for i in range(0, len(pairs), 4096)
+        ]
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+    def with_agreement_column(
+        self, pairs: np.ndarray, trained: bool, logit_offset: float = 0.0
+    ) -> np.ndarray:
+        """Appends each pair's (fixed) agreement, so classifier steps only look it up.
+
+        Args:
+          pairs: int `[k, 2]` node pairs.
+          trained: whether the agreement model was trained (untrained: agreement 0).
+          logit_offset: added to the logits before the sigmoid.
+
+        Returns:
+          float32 `[k, 3]` rows `(a, b, agreement)`; agreement 1 with `always_agree`.
+        """
+        pairs = pairs.astype(np.int64).reshape(-1, 2)
+        if not self.use_agreement_model:
+            agreement = np.ones(len(pairs), np.float32)
+        elif not trained:
+            agreement = np.zeros(len(pairs), np.float32)
+        else:
+            agreement = expit(self.agreement_logits(pairs) + logit_offset).astype(np.float32)
+        return _with_targets(pairs, agreement)
+
+    def _classifier_step(self):
+        config = self.config
+        batch = self._sample_rows(self.labeled_ids, config.batch_size_cls)
+        num_pairs = tf.cast(config.num_pairs_reg * self.reg_on, tf.int64)
+        ll = self._sample_rows(self.ll_pool, num_pairs)
+        lu_rows = self._sample_rows(self.lu_pool, num_pairs)
+        uu_rows = self._sample_rows(self.uu_pool, num_pairs)
+        lu = tf.cast(lu_rows[:, :2], tf.int64)
+        uu = tf.cast(uu_rows[:, :2], tf.int64)
+        groups = [("batch", batch)]
+        if self.weighted["ll"]:
+            groups.append(("ll", ll[:, 1]))
+        if self.weighted["lu"]:
+            groups.append(("lu", lu[:, 1]))
+        if self.weighted["uu"]:
+            groups += [("uu_a", uu[:, 0]), ("uu_b", uu[:, 1])]
+        ids = tf.concat([g for _, g in groups], axis=0)
+        sizes = tf.stack([tf.size(g) for _, g in groups])
+        num_classes = self.data.num_classes
+        with tf.GradientTape() as tape:
+            logits = self._classifier_logits(ids, training=True)
+            split = dict(zip([n for n, _ in groups], tf.split(logits, sizes), strict=True))
+            probs = {n: tf.nn.softmax(v) for n, v in split.items() if n != "batch"}
+
+            def probs_of(name, rows):
+                if name in probs:
+                    return probs[name]
+                return tf.zeros([tf.shape(rows)[0], num_classes], tf.float32)
+
+            supervised = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(
+                    labels=tf.gather(self.labels_var, batch), logits=split["batch"]
+                )
+            )
+            regularization = agreement_regularization(
+                ll_labels_source=tf.gather(self.labels_var, ll[:, 0]),
+                ll_labels_target=tf.gather(self.labels_var, ll[:, 1]),
+                ll_probs_target=probs_of("ll", ll),
+                lu_labels=tf.gather(self.labels_var, lu[:, 0]),
+                lu_probs=probs_of("lu", lu),
+                lu_agreement=lu_rows[:, 2],
+                uu_probs_a=probs_of("uu_a", uu),
+                uu_probs_b=probs_of("uu_b", uu),
+                uu_agreement=uu_rows[:, 2],
+                reg_weight_ll=config.reg_weight_ll,
+                reg_weight_lu=config.reg_weight_lu,
+                reg_weight_uu=config.reg_weight_uu,
+                penalize_neg_agr=config.penalize_neg_agr,
+            )
+            loss = supervised + self.reg_on * regularization
+            if self.model.losses:
+                loss += tf.add_n(self.model.losses)
+        gradients = tape.gradient(loss, self.model.trainable_variables)
+        self.cls_optimizer.apply(gradients, self.model.trainable_variables)
+
+    def _classifier_val_accuracy(self):
+        predicted = tf.argmax(self._classifier_logits(self.val_ids, training=False), axis=-1)
+        return tf.reduce_mean(tf.cast(tf.equal(predicted, self.val_labels), tf.float32))
+
+    def _agreement_step(self):
+        rows = tf.concat(
+            [
+                self._sample_rows(pool, count)
+                for pool, count in zip(self.agr_pools, self.agr_counts, strict=True)
+            ],
+            axis=0,
+        )
+        a, b = tf.cast(rows[:, 0], tf.int64), tf.cast(rows[:, 1], tf.int64)
+        with tf.GradientTape() as tape:
+            logits = self.agreement_model(
+                (tf.gather(self.dense_features, a), tf.gather(self.dense_features, b)),
+                training=True,
+            )
+            loss = tf.reduce_mean(
+                tf.nn.sigmoid_cross_entropy_with_logits(labels=rows[:, 2], logits=logits)
+            )
+            if self.agreement_model.losses:
+                loss += tf.add_n(self.agreement_model.losses)
+        variables = self.agreement_model.trainable_variables
+        self.agr_optimizer.apply(tape.gradient(loss, variables), variables)
+
+    def _agreement_accuracy(self, rows):
+        a, b = tf.cast(rows[:, 0], tf.int64), tf.cast(rows[:, 1], tf.int64)
+        logits = self.agreement_model(
+            (tf.gather(self.dense_features, a), tf.gather(self.dense_features, b)),
+            training=False,
+        )
+        correct = tf.equal(logits >= 0.0, rows[:, 2] > 0.5)
+        return tf.reduce_mean(tf.cast(correct, tf.float32))
+
+    # -- the phases ---------------------------------------------------------------------
+
+    def uses_agreement(self, iteration: int) -> bool:
+        """Whether `iteration` trains with the agreement term and self-labels."""
+        return not (self.config.first_iter_original and iteration == 0)
+
+    def load_labels(self) -> None:
+        """Copies the labeled set into the variables the compiled steps read."""
+        self.labels_var.assign(self.labels)
+        self.labeled_ids.assign(np.flatnonzero(self.labeled).astype(np.int64))
+
+    def prior_logit_offset(self) -> float:
+        """The log odds of agreement among labeled edges (`edge_prior_agr`), else 0.0."""
+        if self._uses_prior():
+            return edge_agreement_log_odds(self.data.edges, self.labels, self.labeled)
+        return 0.0
+
+    def _uses_prior(self) -> bool:
+        config = self.config
+        balanced = config.add_negative_edges_agr or config.agr_train_pairs == "labeled"
+        return config.edge_prior_agr and config.use_graph and balanced
+
+    def train_agreement(self, iteration: int) -> AgreementOutcome:
+        """Phase 1: (re)trains the agreement model on pairs of labeled nodes.
+
+        Draws the training pools and the held-out pairs from the current labeled set,
+        re-initializes the model unless `warm_start_agr`, resets its optimizer and trains it
+        with early stopping on the held-out pairs. Nothing is trained without positive pairs.
+
+        Args:
+          iteration: the co-training iteration (0-based).
+
+        Returns:
+          An `AgreementOutcome` (its `logit_offset` left at 0.0; `run_iteration` sets it).
+        """
+        config = self.config
+        outcome = AgreementOutcome()
+        positives, negatives, validation = _agreement_data(
+            self.data, self.labels, self.labeled, config, self.rng
+        )
+        if len(positives) == 0:
+            return outcome
+        if not (config.warm_start_agr and iteration > 0):
+            fresh = self.agreement_model_fn()
+            fresh((self.dense_features[:1], self.dense_features[:1]))
+            self.agreement_model.set_weights(fresh.get_weights())
+        _reset_optimizer(self.agr_optimizer, self._agr_optimizer_initial)
+        self.agr_pools[0].assign(positives)
+        self.agr_pools[1].assign(negatives if len(negatives) else np.zeros((0, 3), np.float32))
+        half = config.batch_size_agr // 2 if len(negatives) else config.batch_size_agr
+        self.agr_counts[0].assign(max(half, 1))
+        self.agr_counts[1].assign(config.batch_size_agr - half if len(negatives) else 0)
+        self.agr_val.assign(validation)
+        outcome.steps, outcome.val_accuracy = self.agr_loop.run(
+            config.min_num_iter_agr,
+            config.max_num_iter_agr,
+            config.num_iter_after_best_val_agr,
+            validate=len(validation) > 0,
+        )
+        outcome.trained = True
+        return outcome
+
+    def regularization_pools(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The LL, LU (labeled end first) and UU pair pools of the current labeled set."""
+        return _regularization_pools(self.data, self.labeled, self.config, self.rng)
+
+    def calibrate_agreement(self, outcome: AgreementOutcome, pools) -> None:
+        """Fits the logit offset (`edge_prior_fit_agr`) and measures the eval-edge accuracy.
+
+        With `edge_prior_fit_agr`, the offset is chosen so that the mean agreement of the LU
+        and UU pairs equals the labeled edges' agreement prior. Updates `outcome` in place.
+        """
+        if not outcome.trained:
+            return
+        if self._uses_prior() and self.config.edge_prior_fit_agr:
+            _, lu, uu = pools
+            if len(lu) + len(uu):
+                prior = float(expit(outcome.logit_offset))
+                fit_logits = self.agreement_logits(np.concatenate([lu, uu]))
+                outcome.logit_offset = fit_logit_offset(fit_logits, prior)
+        if len(self.eval_edges):
+            rows = self.with_agreement_column(self.eval_edges, True, outcome.logit_offset)
+            outcome.eval_accuracy = float(np.mean((rows[:, 2] >= 0.5) == self.eval_agree))
+
+    def set_regularization(self, pools, outcome: AgreementOutcome | None) -> None:
+        """Loads the pair pools and their agreement for the classifier's agreement term.
+
+        Args:
+          pools: `(ll, lu, uu)` int `[k, 2]` pairs, or None to switch the term off.
+          outcome: the iteration's agreement phase (its `trained` and `logit_offset`).
+        """
+        if pools is None:
+            self.reg_on.assign(0.0)
+            return
+        ll, lu, uu = pools
+        self.ll_pool.assign(ll.astype(np.int64).reshape(-1, 2))
+        self.lu_rows = self.with_agreement_column(lu, outcome.trained, outcome.logit_offset)
+        self.lu_pool.assign(self.lu_rows)
+        self.uu_pool.assign(self.with_agreement_column(uu, outcome.trained, outcome.logit_offset))
+        self.reg_on.assign(1.0)
+
+    def train_classifier(self, iteration: int) -> tuple[int, float, float]:
+        """Phase 2: (re)trains the classifier with early stopping; keeps the best iteration.
+
+        Re-initializes the classifier unless `warm_start_cls`, resets its optimizer, trains
+        it on the labeled set (plus the agreement term when `set_regularization` switched it
+        on) and restores its best validation weights.
+
+        Args:
+          iteration: the co-training iteration (0-based).
+
+        Returns:
+          `(steps, val_accuracy, test_accuracy)`.
+        """
+        config, data = self.config, self.data
+        if not (config.warm_start_cls and iteration > 0):
+            self.model.set_weights(self._build_classifier(self.classifier_fn()).get_weights())
+        _reset_optimizer(self.cls_optimizer, self._cls_optimizer_initial)
+        steps, _ = self.cls_loop.run(
+            config.min_num_iter_cls, config.max_num_iter_cls, config.num_iter_after_best_val_cls
+        )
+        val = self.predict_probabilities(tf.constant(data.val_index)).numpy()
+        test = self.predict_probabilities(tf.constant(data.test_index)).numpy()
+        val_accuracy = float((val.argmax(-1) == data.labels[data.val_index]).mean())
+        test_accuracy = float((test.argmax(-1) == data.labels[data.test_index]).mean())
+        if val_accuracy > self.best_val_accuracy:
+            self.best_val_accuracy, self.best_iteration = val_accuracy, iteration
+            self.best_weights = self.model.get_weights()
+        return steps, val_accuracy, test_accuracy
+
+    def self_label(self, agreement_known: bool) -> SelfLabelOutcome:
+        """Phase 3: extends the labeled set with the classifier's most confident predictions.
+
+        With `recheck_self_labels`, first drops the earlier self-labels the classifier no
+        longer predicts confidently. Candidates are the unlabeled nodes outside validation
+        and test; `select_samples_to_label` picks them (per-class quotas when
+        `keep_label_proportions`), after combining with the labeled neighbours' votes when
+        `self_label_votes_agr` and the LU agreement is known.
+
+        Args:
+          agreement_known: the LU agreement in `lu_rows` comes from a trained model (or
+            `always_agree`).
+
+        Returns:
+          A `SelfLabelOutcome`.
+        """
+        config, data = self.config, self.data
+        outcome = SelfLabelOutcome()
+        self_labeled = np.flatnonzero(self.labeled & ~self.is_original)
+        if config.recheck_self_labels and self_labeled.size:
+            current = self.predict_probabilities(tf.constant(self_labeled)).numpy()
+            keep = self_labels_to_keep(
+                current, self.labels[self_labeled], config.min_confidence_new_label
+            )
+            dropped = self_labeled[~keep]
+            self.labels[dropped] = -1
+            self.labeled[dropped] = False
+            outcome.num_dropped = int(dropped.size)
+            self.progress.update(-outcome.num_dropped)
+        candidates = np.flatnonzero(~self.labeled & ~self.is_eval)
+        if not candidates.size:
+            return outcome
+        probabilities = self.predict_probabilities(tf.constant(candidates)).numpy()
+        if config.self_label_votes_agr and agreement_known and len(self.lu_rows):
+            voters = self.lu_rows[:, :2].astype(np.int64)
+            still = self.labeled[voters[:, 0]]
+            probabilities = combine_with_neighbor_votes(
+                probabilities, candidates, voters[still], self.lu_rows[still, 2], self.labels
+            )
+        if config.keep_label_proportions and config.label_proportions_from == "predicted":
+            self.proportions = predicted_proportions(probabilities, data.num_classes)
+        nodes, new_labels = select_samples_to_label(
+            probabilities,
+            candidates,
+            config.num_samples_to_label,
+            config.min_confidence_new_label,
+            self.proportions,
+        )
+        self.labels[nodes] = new_labels
+        self.labeled[nodes] = True
+        outcome.num_new = int(nodes.size)
+        known = data.labels[nodes] >= 0
+        if known.any():
+            outcome.new_label_accuracy = float(
+                np.mean(new_labels[known] == data.labels[nodes][known])
+            )
+        self.progress.update(outcome.num_new)
+        return outcome
+
+    def record(
+        self,
+        iteration: int,
+        num_labeled: int,
+        agreement: AgreementOutcome,
+        classifier: tuple[int, float, float],
+        self_labels: SelfLabelOutcome,
+        seconds: float,
+    ) -> IterationRecord:
+        """Phase 4: records the iteration (records list, log line, TensorBoard scalars)."""
+        data = self.data
+        held = np.flatnonzero(self.labeled & ~self.is_original)
+        held = held[data.labels[held] >= 0]
+        self_label_accuracy = (
+            float(np.mean(self.labels[held] == data.labels[held])) if held.size else None
+        )
+        steps, val_accuracy, test_accuracy = classifier
+        record = IterationRecord(
+            iteration=iteration,
+            num_labeled=num_labeled,
+            num_new_labels=self_labels.num_new,
+            val_accuracy=val_accuracy,
+            test_accuracy=test_accuracy,
+            agreement_val_accuracy=agreement.val_accuracy,
+            agreement_eval_accuracy=agreement.eval_accuracy,
+            classifier_steps=steps,
+            agreement_steps=agreement.steps,
+            seconds=seconds,
+            new_label_accuracy=self_labels.new_label_accuracy,
+            num_dropped_labels=self_labels.num_dropped,
+            self_label_accuracy=self_label_accuracy,
+            agreement_logit_offset=float(agreement.logit_offset),
+        )
+        self.records.append(record)
+        _log(record, self.config.verbose)
+        if self.writer is not None:
+            _write_scalars(
+                self.writer,
+                iteration,
+                {
+                    "cotrain/val_acc": record.val_accuracy,
+                    "cotrain/test_acc": record.test_accuracy,
+                    "cotrain/num_labeled": record.num_labeled,
+                    "cotrain/num_new_labels": record.num_new_labels,
+                    "cotrain/classifier_steps": record.classifier_steps,
+                    "cotrain/agreement_steps": record.agreement_steps,
+                    "cotrain/agreement_val_acc": record.agreement_val_accuracy,
+                    "cotrain/agreement_eval_acc": record.agreement_eval_accuracy,
+                    "cotrain/new_label_acc": record.new_label_accuracy,
+                    "cotrain/num_dropped_labels": record.num_dropped_labels,
+                    "cotrain/self_label_acc": record.self_label_accuracy,
+                },
+            )
+        return record
+
+    # -- the loop -----------------------------------------------------------------------
+
+    def run_iteration(self, iteration: int) -> bool:
+        """Runs one co-training iteration (all phases); returns whether the loop should stop.
+
+        The loop stops when an iteration with the agreement term neither added nor dropped a
+        label.
+        """
+        start = time.perf_counter()
+        with_agreement = self.uses_agreement(iteration)
+        self.load_labels()
+        agreement = AgreementOutcome()
+        if with_agreement and self.use_agreement_model:
+            agreement = self.train_agreement(iteration)
+        agreement.logit_offset = self.prior_logit_offset()
+        pools = self.regularization_pools() if with_agreement else None
+        self.calibrate_agreement(agreement, pools)
+        self.set_regularization(pools, agreement)
+        classifier = self.train_classifier(iteration)
+        num_labeled = int(self.labeled.sum())
+        self_labels = SelfLabelOutcome()
+        if with_agreement:
+            self_labels = self.self_label(agreement.trained or not self.use_agreement_model)
+        self.record(
+            iteration,
+            num_labeled,
+            agreement,
+            classifier,
+            self_labels,
+            time.perf_counter() - start,
+        )
+        # Dropping labels alone changes the labeled set; stop only when nothing changed.
+        return with_agreement and self_labels.num_new == 0 and self_labels.num_dropped == 0
+
+    def run(self) -> CotrainResult:
+        """Runs up to `max_num_iter_cotrain` iterations and returns the `CotrainResult`."""
+        for iteration in range(self.config.max_num_iter_cotrain):
+            if self.run_iteration(iteration):
+                break
+        self.progress.close()
+        if self.writer is not None:
+            self.writer.close()
+        self.model.set_weights(self.best_weights)
+        return CotrainResult(
+            iterations=self.records,
+            best_iteration=self.best_iteration,
+            best_val_accuracy=self.best_val_accuracy,
+            test_accuracy=self.records[self.best_iteration].test_accuracy,
+            baseline_val_accuracy=self.records[0].val_accuracy,
+            baseline_test_accuracy=self.records[0].test_accuracy,
+            classifier=self.model,
+            agreement_model=self.agreement_model,
+            labels=self.labels,
+            seconds=time.perf_counter() - self.start,
+        )
+
+
 def cotrain(
     data: CotrainData,
     classifier: str | Callable[[], keras.Model] = "mlp",
@@ -366,6 +1019,8 @@ def cotrain(
     agreement_model_fn: Callable[[], keras.Model] | None = None,
 ) -> CotrainResult:
     """Co-trains a classifier and an agreement model on `data` (Graph Agreement Models).
+
+    Builds a `CoTrainer` and runs it.
 
     Args:
       data: the nodes, labels, split and edges (`gam.from_planetoid(...)`, ...).
@@ -380,436 +1035,7 @@ def cotrain(
       A `CotrainResult`: per-iteration records, the test accuracy at the best validation
       iteration and at iteration 0, and the trained models.
     """
-    config = config or CotrainConfig()
-    start = time.perf_counter()
-    keras.utils.set_random_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
-    generator = tf.random.Generator.from_seed(config.seed)
-    num_nodes, num_classes = data.num_nodes, data.num_classes
-
-    classifier_fn = (
-        make_classifier_fn(classifier, data, seed=config.seed)
-        if isinstance(classifier, str)
-        else classifier
-    )
-    if agreement_model_fn is None:
-
-        def agreement_model_fn():
-            return AgreementModel(
-                hidden=config.hidden_agr,
-                aggregation=config.aggregation_agr,
-                hidden_aggregation=config.hidden_aggregation_agr,
-                weight_decay=config.weight_decay_agr,
-            )
-
-    dense_features = tf.constant(data.dense_features())
-    model = classifier_fn()
-    full_graph = bool(getattr(model, "full_graph", False))
-    if full_graph and getattr(model, "sparse_inputs", False):
-        coo = data.sparse_features().tocoo()
-        model_features = tf.sparse.reorder(
-            tf.SparseTensor(
-                np.stack([coo.row, coo.col], axis=1).astype(np.int64),
-                coo.data.astype(np.float32),
-                coo.shape,
-            )
-        )
-    else:
-        model_features = dense_features
-
-    def build(m):
-        if full_graph:
-            m(model_features)
-        else:
-            m(dense_features[:1])
-        return m
-
-    build(model)
-    cls_optimizer = keras.optimizers.Adam(config.learning_rate_cls)
-    cls_optimizer.build(model.trainable_variables)
-    cls_optimizer_initial = [v.numpy() for v in cls_optimizer.variables]
-
-    use_agreement_model = not config.always_agree
-    agreement_model = None
-    if use_agreement_model:
-        agreement_model = agreement_model_fn()
-        agreement_model((dense_features[:1], dense_features[:1]))
-        agr_optimizer = keras.optimizers.Adam(config.learning_rate_agr)
-        agr_optimizer.build(agreement_model.trainable_variables)
-        agr_optimizer_initial = [v.numpy() for v in agr_optimizer.variables]
-
-    # Per-iteration state lives in variables of unknown length, so nothing retraces.
-    labels_var = tf.Variable(np.full(num_nodes, -1, np.int64), trainable=False)
-    labeled_ids = _dynamic_variable(np.zeros(1, np.int64), tf.int64)
-    ll_pool = _dynamic_variable(np.zeros((0, 2), np.int64), tf.int64)
-    lu_pool = _dynamic_variable(np.zeros((0, 3), np.float32), tf.float32)
-    uu_pool = _dynamic_variable(np.zeros((0, 3), np.float32), tf.float32)
-    reg_on = tf.Variable(0.0, trainable=False)
-    agr_pools = [_dynamic_variable(np.zeros((0, 3), np.float32), tf.float32) for _ in range(2)]
-    agr_counts = [tf.Variable(0, dtype=tf.int64, trainable=False) for _ in range(2)]
-    agr_val = _dynamic_variable(np.zeros((0, 3), np.float32), tf.float32)
-    val_ids = tf.constant(data.val_index)
-    val_labels = tf.constant(data.labels[data.val_index])
-
-    def sample_rows(pool, count):
-        size = tf.shape(pool, out_type=tf.int64)[0]
-        count = tf.where(size > 0, tf.cast(count, tf.int64), tf.constant(0, tf.int64))
-        index = generator.uniform(
-            tf.reshape(count, [1]), minval=0, maxval=tf.maximum(size, 1), dtype=tf.int64
-        )
-        return tf.gather(pool, index)
-
-    def classifier_logits(ids, training):
-        if full_graph:
-            return tf.gather(model(model_features, training=training), ids)
-        return model(tf.gather(dense_features, ids), training=training)
-
-    @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.int64)])
-    def agreement_of_pairs(pairs):
-        logits = agreement_model(
-            (tf.gather(dense_features, pairs[:, 0]), tf.gather(dense_features, pairs[:, 1])),
-            training=False,
-        )
-        return logits
-
-    def agreement_logits(pairs: np.ndarray) -> np.ndarray:
-        pairs = pairs.astype(np.int64).reshape(-1, 2)
-        parts = [
-            agreement_of_pairs(tf.constant(pairs[i : i + 4096])).numpy()
-            for i in range(0, len(pairs), 4096)
-        ]
-        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
-
-    def with_agreement_column(
-        pairs: np.ndarray, trained: bool, logit_offset: float = 0.0
-    ) -> np.ndarray:
-        """Appends the (fixed) agreement of each pair, so classifier steps only look it up."""
-        pairs = pairs.astype(np.int64).reshape(-1, 2)
-        if not use_agreement_model:
-            agreement = np.ones(len(pairs), np.float32)
-        elif not trained:
-            agreement = np.zeros(len(pairs), np.float32)
-        else:
-            logits = agreement_logits(pairs)
-            agreement = expit(logits + logit_offset).astype(np.float32)
-        return _with_targets(pairs, agreement)
-
-    # A group with a zero weight still counts in the mean (as in the reference), but its
-    # pairs skip the forward pass: their predictions are replaced by zeros.
-    weighted = {
-        "ll": config.reg_weight_ll > 0,
-        "lu": config.reg_weight_lu > 0,
-        "uu": config.reg_weight_uu > 0,
-    }
-
-    def classifier_step():
-        batch = sample_rows(labeled_ids, config.batch_size_cls)
-        num_pairs = tf.cast(config.num_pairs_reg * reg_on, tf.int64)
-        ll = sample_rows(ll_pool, num_pairs)
-        lu_rows = sample_rows(lu_pool, num_pairs)
-        uu_rows = sample_rows(uu_pool, num_pairs)
-        lu = tf.cast(lu_rows[:, :2], tf.int64)
-        uu = tf.cast(uu_rows[:, :2], tf.int64)
-        groups = [("batch", batch)]
-        if weighted["ll"]:
-            groups.append(("ll", ll[:, 1]))
-        if weighted["lu"]:
-            groups.append(("lu", lu[:, 1]))
-        if weighted["uu"]:
-            groups += [("uu_a", uu[:, 0]), ("uu_b", uu[:, 1])]
-        ids = tf.concat([g for _, g in groups], axis=0)
-        sizes = tf.stack([tf.size(g) for _, g in groups])
-        with tf.GradientTape() as tape:
-            logits = classifier_logits(ids, training=True)
-            split = dict(zip([n for n, _ in groups], tf.split(logits, sizes), strict=True))
-            probs = {n: tf.nn.softmax(v) for n, v in split.items() if n != "batch"}
-
-            def probs_of(name, rows):
-                if name in probs:
-                    return probs[name]
-                return tf.zeros([tf.shape(rows)[0], num_classes], tf.float32)
-
-            supervised = tf.reduce_mean(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(
-                    labels=tf.gather(labels_var, batch), logits=split["batch"]
-                )
-            )
-            regularization = agreement_regularization(
-                ll_labels_source=tf.gather(labels_var, ll[:, 0]),
-                ll_labels_target=tf.gather(labels_var, ll[:, 1]),
-                ll_probs_target=probs_of("ll", ll),
-                lu_labels=tf.gather(labels_var, lu[:, 0]),
-                lu_probs=probs_of("lu", lu),
-                lu_agreement=lu_rows[:, 2],
-                uu_probs_a=probs_of("uu_a", uu),
-                uu_probs_b=probs_of("uu_b", uu),
-                uu_agreement=uu_rows[:, 2],
-                reg_weight_ll=config.reg_weight_ll,
-                reg_weight_lu=config.reg_weight_lu,
-                reg_weight_uu=config.reg_weight_uu,
-                penalize_neg_agr=config.penalize_neg_agr,
-            )
-            loss = supervised + reg_on * regularization
-            if model.losses:
-                loss += tf.add_n(model.losses)
-        gradients = tape.gradient(loss, model.trainable_variables)
-        cls_optimizer.apply(gradients, model.trainable_variables)
-
-    def classifier_val_accuracy():
-        predicted = tf.argmax(classifier_logits(val_ids, training=False), axis=-1)
-        return tf.reduce_mean(tf.cast(tf.equal(predicted, val_labels), tf.float32))
-
-    cls_loop = _EarlyStopping(
-        classifier_step, classifier_val_accuracy, model.weights, config.eval_step_cls
-    )
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.int64)])
-    def predict_probabilities(ids):
-        return tf.nn.softmax(classifier_logits(ids, training=False))
-
-    if use_agreement_model:
-
-        def agreement_step():
-            rows = tf.concat(
-                [sample_rows(p, c) for p, c in zip(agr_pools, agr_counts, strict=True)], axis=0
-            )
-            a, b = tf.cast(rows[:, 0], tf.int64), tf.cast(rows[:, 1], tf.int64)
-            with tf.GradientTape() as tape:
-                logits = agreement_model(
-                    (tf.gather(dense_features, a), tf.gather(dense_features, b)), training=True
-                )
-                loss = tf.reduce_mean(
-                    tf.nn.sigmoid_cross_entropy_with_logits(labels=rows[:, 2], logits=logits)
-                )
-                if agreement_model.losses:
-                    loss += tf.add_n(agreement_model.losses)
-            variables = agreement_model.trainable_variables
-            agr_optimizer.apply(tape.gradient(loss, variables), variables)
-
-        def agreement_accuracy(rows):
-            a, b = tf.cast(rows[:, 0], tf.int64), tf.cast(rows[:, 1], tf.int64)
-            logits = agreement_model(
-                (tf.gather(dense_features, a), tf.gather(dense_features, b)), training=False
-            )
-            correct = tf.equal(logits >= 0.0, rows[:, 2] > 0.5)
-            return tf.reduce_mean(tf.cast(correct, tf.float32))
-
-        agr_loop = _EarlyStopping(
-            agreement_step,
-            lambda: agreement_accuracy(agr_val),
-            agreement_model.weights,
-            config.eval_step_agr,
-        )
-
-    # Pairs of evaluation nodes, for monitoring the agreement model against true labels.
-    is_eval = np.zeros(num_nodes, bool)
-    is_eval[data.val_index] = True
-    is_eval[data.test_index] = True
-    eval_edges = data.edges[is_eval[data.edges[:, 0]] & is_eval[data.edges[:, 1]]]
-    eval_rows = _with_targets(
-        eval_edges, (data.labels[eval_edges[:, 0]] == data.labels[eval_edges[:, 1]])
-    )
-
-    labels = np.full(num_nodes, -1, np.int64)
-    labels[data.train_index] = data.labels[data.train_index]
-    labeled = np.zeros(num_nodes, bool)
-    labeled[data.train_index] = True
-    is_original = labeled.copy()
-    proportions = (
-        label_proportions(data.labels[data.train_index], num_classes)
-        if config.keep_label_proportions
-        else None
-    )
-    writer = tf.summary.create_file_writer(config.summary_dir) if config.summary_dir else None
-    progress = tqdm(
-        total=int((~labeled & ~is_eval).sum()),
-        desc=f"GAM {data.name}: self-labeled nodes",
-        disable=not config.verbose,
-        leave=False,
-    )
-
-    records: list[IterationRecord] = []
-    best_weights, best_val, best_iteration = None, -1.0, 0
-    for iteration in range(config.max_num_iter_cotrain):
-        iteration_start = time.perf_counter()
-        with_agreement = not (config.first_iter_original and iteration == 0)
-        labels_var.assign(labels)
-        labeled_ids.assign(np.flatnonzero(labeled).astype(np.int64))
-
-        agr_steps, agr_val_acc, agr_eval_acc = 0, None, None
-        # Logit shift from the balanced training prior to the graph's edge prior.
-        offset = 0.0
-        balanced = config.add_negative_edges_agr or config.agr_train_pairs == "labeled"
-        use_prior = config.edge_prior_agr and config.use_graph and balanced
-        if use_prior:
-            offset = edge_agreement_log_odds(data.edges, labels, labeled)
-        agreement_trained = False
-        pools = None  # the LL/LU/UU pools, when the prior fit below already built them
-        if with_agreement and use_agreement_model:
-            positives, negatives, validation = _agreement_data(data, labels, labeled, config, rng)
-            agreement_trained = len(positives) > 0
-            if agreement_trained:
-                if not (config.warm_start_agr and iteration > 0):
-                    fresh = agreement_model_fn()
-                    fresh((dense_features[:1], dense_features[:1]))
-                    agreement_model.set_weights(fresh.get_weights())
-                _reset_optimizer(agr_optimizer, agr_optimizer_initial)
-                agr_pools[0].assign(positives)
-                agr_pools[1].assign(negatives if len(negatives) else np.zeros((0, 3), np.float32))
-                half = config.batch_size_agr // 2 if len(negatives) else config.batch_size_agr
-                agr_counts[0].assign(max(half, 1))
-                agr_counts[1].assign(config.batch_size_agr - half if len(negatives) else 0)
-                agr_val.assign(validation)
-                agr_steps, agr_val_acc = agr_loop.run(
-                    config.min_num_iter_agr,
-                    config.max_num_iter_agr,
-                    config.num_iter_after_best_val_agr,
-                    validate=len(validation) > 0,
-                )
-                if use_prior and config.edge_prior_fit_agr:
-                    # Fit the offset so the mean agreement of the LU/UU edges is the prior.
-                    pools = _regularization_pools(data, labeled, config, rng)
-                    _, lu, uu = pools
-                    if len(lu) + len(uu):
-                        prior = float(expit(offset))
-                        fit_logits = agreement_logits(np.concatenate([lu, uu]))
-                        offset = fit_logit_offset(fit_logits, prior)
-                if len(eval_rows):
-                    predicted = with_agreement_column(eval_edges, True, offset)[:, 2] >= 0.5
-                    agr_eval_acc = float(np.mean(predicted == (eval_rows[:, 2] > 0.5)))
-
-        if with_agreement:
-            if pools is None:
-                pools = _regularization_pools(data, labeled, config, rng)
-            ll, lu, uu = pools
-            ll_pool.assign(ll.astype(np.int64).reshape(-1, 2))
-            lu_agreement_rows = with_agreement_column(lu, agreement_trained, offset)
-            lu_pool.assign(lu_agreement_rows)
-            uu_pool.assign(with_agreement_column(uu, agreement_trained, offset))
-            reg_on.assign(1.0)
-        else:
-            reg_on.assign(0.0)
-
-        if not (config.warm_start_cls and iteration > 0):
-            model.set_weights(build(classifier_fn()).get_weights())
-        _reset_optimizer(cls_optimizer, cls_optimizer_initial)
-        cls_steps, _ = cls_loop.run(
-            config.min_num_iter_cls, config.max_num_iter_cls, config.num_iter_after_best_val_cls
-        )
-        probabilities_val = predict_probabilities(tf.constant(data.val_index)).numpy()
-        probabilities_test = predict_probabilities(tf.constant(data.test_index)).numpy()
-        val_acc = float((probabilities_val.argmax(-1) == data.labels[data.val_index]).mean())
-        test_acc = float((probabilities_test.argmax(-1) == data.labels[data.test_index]).mean())
-        if val_acc > best_val:
-            best_val, best_iteration = val_acc, iteration
-            best_weights = model.get_weights()
-
-        num_labeled = int(labeled.sum())
-        num_new = num_dropped = 0
-        new_label_acc = None
-        stop = False
-        if with_agreement:
-            self_labeled = np.flatnonzero(labeled & ~is_original)
-            if config.recheck_self_labels and self_labeled.size:
-                current = predict_probabilities(tf.constant(self_labeled)).numpy()
-                keep = self_labels_to_keep(
-                    current, labels[self_labeled], config.min_confidence_new_label
-                )
-                dropped = self_labeled[~keep]
-                labels[dropped] = -1
-                labeled[dropped] = False
-                num_dropped = int(dropped.size)
-                progress.update(-num_dropped)
-            candidates = np.flatnonzero(~labeled & ~is_eval)
-            if candidates.size:
-                probabilities = predict_probabilities(tf.constant(candidates)).numpy()
-                votes_known = agreement_trained or not use_agreement_model
-                if config.self_label_votes_agr and votes_known and len(lu_agreement_rows):
-                    voters = lu_agreement_rows[:, :2].astype(np.int64)
-                    still = labeled[voters[:, 0]]
-                    probabilities = combine_with_neighbor_votes(
-                        probabilities,
-                        candidates,
-                        voters[still],
-                        lu_agreement_rows[still, 2],
-                        labels,
-                    )
-                if config.keep_label_proportions and config.label_proportions_from == "predicted":
-                    proportions = predicted_proportions(probabilities, num_classes)
-                nodes, new_labels = select_samples_to_label(
-                    probabilities,
-                    candidates,
-                    config.num_samples_to_label,
-                    config.min_confidence_new_label,
-                    proportions,
-                )
-                labels[nodes] = new_labels
-                labeled[nodes] = True
-                num_new = int(nodes.size)
-                known = data.labels[nodes] >= 0
-                if known.any():
-                    new_label_acc = float(np.mean(new_labels[known] == data.labels[nodes][known]))
-                progress.update(num_new)
-            # Dropping labels alone changes the labeled set; stop only when nothing changed.
-            stop = num_new == 0 and num_dropped == 0
-        held = np.flatnonzero(labeled & ~is_original)
-        held = held[data.labels[held] >= 0]
-        self_label_acc = float(np.mean(labels[held] == data.labels[held])) if held.size else None
-
-        record = IterationRecord(
-            iteration=iteration,
-            num_labeled=num_labeled,
-            num_new_labels=num_new,
-            val_accuracy=val_acc,
-            test_accuracy=test_acc,
-            agreement_val_accuracy=agr_val_acc,
-            agreement_eval_accuracy=agr_eval_acc,
-            classifier_steps=cls_steps,
-            agreement_steps=agr_steps,
-            seconds=time.perf_counter() - iteration_start,
-            new_label_accuracy=new_label_acc,
-            num_dropped_labels=num_dropped,
-            self_label_accuracy=self_label_acc,
-            agreement_logit_offset=float(offset),
-        )
-        records.append(record)
-        _log(record, config.verbose)
-        if writer is not None:
-            _write_scalars(
-                writer,
-                iteration,
-                {
-                    "cotrain/val_acc": val_acc,
-                    "cotrain/test_acc": test_acc,
-                    "cotrain/num_labeled": num_labeled,
-                    "cotrain/num_new_labels": num_new,
-                    "cotrain/classifier_steps": cls_steps,
-                    "cotrain/agreement_steps": agr_steps,
-                    "cotrain/agreement_val_acc": agr_val_acc,
-                    "cotrain/agreement_eval_acc": agr_eval_acc,
-                    "cotrain/new_label_acc": new_label_acc,
-                    "cotrain/num_dropped_labels": num_dropped,
-                    "cotrain/self_label_acc": self_label_acc,
-                },
-            )
-        if stop:
-            break
-    progress.close()
-    if writer is not None:
-        writer.close()
-    model.set_weights(best_weights)
-    return CotrainResult(
-        iterations=records,
-        best_iteration=best_iteration,
-        best_val_accuracy=best_val,
-        test_accuracy=records[best_iteration].test_accuracy,
-        baseline_val_accuracy=records[0].val_accuracy,
-        baseline_test_accuracy=records[0].test_accuracy,
-        classifier=model,
-        agreement_model=agreement_model,
-        labels=labels,
-        seconds=time.perf_counter() - start,
-    )
+    return CoTrainer(data, classifier, config, agreement_model_fn).run()
 
 
 def _write_scalars(writer, step: int, scalars: dict) -> None:

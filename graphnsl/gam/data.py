@@ -96,19 +96,26 @@ class CotrainData:
         return a.astype(np.float32)
 
 
-def from_planetoid(dataset: PlanetoidDataset) -> CotrainData:
+def from_planetoid(dataset: PlanetoidDataset, row_normalize: bool = False) -> CotrainData:
     """Wraps a `graphnsl.data.planetoid.PlanetoidDataset` (edges: both directions of each link).
 
     Args:
       dataset: the loaded dataset (`graphnsl.data.planetoid.load(name)`).
+      row_normalize: divide each node's features by their sum (rows summing to 0 stay 0),
+        the reference's `--row_normalize`.
 
     Returns:
       A `CotrainData` with the standard split.
     """
     coo = dataset.adjacency.tocoo()
     edges = np.stack([coo.row, coo.col], axis=1).astype(np.int64)
+    features = sp.csr_matrix(dataset.features, dtype=np.float32)
+    if row_normalize:
+        sums = np.asarray(features.sum(axis=1), np.float64).reshape(-1)
+        scale = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums != 0)
+        features = sp.csr_matrix(sp.diags(scale.astype(np.float32)) @ features, dtype=np.float32)
     return CotrainData(
-        features=dataset.features.astype(np.float32).tocsr(),
+        features=features,
         labels=np.asarray(dataset.labels, np.int64),
         edges=edges,
         train_index=dataset.train_index,

@@ -362,8 +362,9 @@ def test_self_label_votes_of_labeled_neighbours(votes):
 
 
 def test_labels_outside_the_labeled_set_never_reach_training():
-    # The reference implementation's LU pairs read the stored label of the unlabeled end for
-    # half of the edges (true labels of test nodes included). Here the labels of every node
+    # Before PR #82 (2021-04) the reference implementation's LU pairs read the stored label of
+    # the unlabeled end for half of the edges (true labels of test nodes included). Here the
+    # labels of every node
     # that is neither training nor validation are flipped: training must not change at all.
     data = _two_clusters(seed=4)
     hidden = np.setdiff1d(np.arange(data.num_nodes), np.union1d(data.train_index, data.val_index))

@@ -79,3 +79,26 @@ def test_from_planetoid(planetoid_dir):
     assert len(data.edges) == 10556  # both directions of 5278 links
     assert data.adjacency().nnz == 10556
     assert len(data.train_index) == 140
+
+
+def test_from_planetoid_row_normalize_divides_by_the_row_sum():
+    import scipy.sparse as sp
+
+    from graphnsl.data.planetoid import PlanetoidDataset
+
+    features = sp.csr_matrix(np.array([[1, 1, 0, 2], [0, 0, 0, 0], [0, 3, 0, 0]], np.float32))
+    adjacency = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]], np.float32))
+    dataset = PlanetoidDataset(
+        name="tiny",
+        features=features,
+        labels=np.array([0, 1, 0]),
+        adjacency=adjacency,
+        train_index=np.array([0]),
+        val_index=np.array([1]),
+        test_index=np.array([2]),
+    )
+    plain = gam.from_planetoid(dataset).dense_features()
+    normalized = gam.from_planetoid(dataset, row_normalize=True).dense_features()
+    np.testing.assert_array_equal(plain, features.toarray())
+    # Rows divided by 4, left at 0 (an empty row), divided by 3.
+    np.testing.assert_allclose(normalized, [[0.25, 0.25, 0, 0.5], [0, 0, 0, 0], [0, 1, 0, 0]])

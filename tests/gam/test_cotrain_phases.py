@@ -1,0 +1,251 @@
+"""Each phase of `gam.cotrain.CoTrainer` on its own, on a tiny two-cluster graph."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from scipy.special import expit
+
+from graphnsl import gam
+from graphnsl.gam.cotrain import AgreementOutcome, CoTrainer, SelfLabelOutcome
+
+FAST = dict(
+    min_num_iter_cls=10,
+    max_num_iter_cls=40,
+    num_iter_after_best_val_cls=10,
+    min_num_iter_agr=10,
+    max_num_iter_agr=40,
+    num_iter_after_best_val_agr=10,
+    eval_step_cls=5,
+    eval_step_agr=5,
+    batch_size_cls=8,
+    batch_size_agr=16,
+    num_pairs_reg=16,
+    hidden_agr=(8,),
+    learning_rate_cls=0.05,
+    learning_rate_agr=0.05,
+    verbose=False,
+    seed=0,
+)
+
+
+def _graph(num_nodes=24, seed=0):
+    """Two classes (even / odd node ids), a ring inside each class, two edges across.
+
+    Nodes 0-9 are training nodes (so several labeled-labeled edges exist), 10-13 validation,
+    14-17 test, 18-23 the self-labeling candidates.
+    """
+    rng = np.random.default_rng(seed)
+    labels = np.arange(num_nodes) % 2
+    centers = np.array([[2.0, 2.0, 0.0, 0.0], [0.0, 0.0, 2.0, 2.0]], np.float32)
+    features = centers[labels] + rng.normal(scale=0.4, size=(num_nodes, 4)).astype(np.float32)
+    edges = []
+    for c in (0, 1):
+        members = np.flatnonzero(labels == c)
+        edges += [(members[i], members[(i + 1) % len(members)]) for i in range(len(members))]
+    edges += [(0, 1), (6, 19)]
+    edges = np.array(edges)
+    return gam.CotrainData(
+        features=features,
+        labels=labels,
+        edges=np.concatenate([edges, edges[:, ::-1]]),
+        train_index=np.arange(10),
+        val_index=np.arange(10, 14),
+        test_index=np.arange(14, 18),
+        num_classes=2,
+        name="phases",
+    )
+
+
+class _FixedPredictions(keras.Model):
+    """Full-graph classifier predicting a fixed table (a non-trainable weight), by build order."""
+
+    full_graph = True
+
+    def __init__(self, table):
+        super().__init__(name="fixed")
+        self.table = self.add_weight(
+            shape=table.shape, initializer="zeros", trainable=False, name="table"
+        )
+        self.table.assign(np.log(table).astype(np.float32))
+        self.scale = self.add_weight(shape=(), initializer="zeros", name="scale")
+
+    def call(self, features, training=False):
+        return self.table + 0.0 * self.scale * tf.reduce_sum(features)
+
+
+def _fixed(tables):
+    """A factory whose k-th model predicts `tables[min(k, last)]` (k = 0: the loop's own)."""
+    built = []
+
+    def factory():
+        model = _FixedPredictions(tables[min(len(built), len(tables) - 1)])
+        built.append(model)
+        return model
+
+    return factory
+
+
+def _table(predicted, confidence):
+    table = np.stack([1.0 - confidence, confidence], axis=1).astype(np.float32)
+    flip = predicted == 0
+    table[flip] = table[flip][:, ::-1]
+    return table
+
+
+def test_train_agreement_uses_labeled_pairs_and_reports_its_validation_accuracy():
+    data = _graph()
+    # 9 distinct labeled-labeled edges: 2 held out for validation.
+    trainer = CoTrainer(data, "mlp", gam.CotrainConfig(**FAST, ratio_valid_agr=0.3))
+    trainer.load_labels()
+    outcome = trainer.train_agreement(1)
+    assert len(trainer.agr_val.numpy()) >= 2
+    assert outcome.trained and outcome.steps >= 10 and outcome.logit_offset == 0.0
+    positives = trainer.agr_pools[0].numpy()
+    negatives = trainer.agr_pools[1].numpy()
+    for rows, agree in ((positives, True), (negatives, False)):
+        ids = rows[:, :2].astype(int)
+        assert (ids < 10).all(), "agreement pairs must join two labeled nodes"
+        assert ((data.labels[ids[:, 0]] == data.labels[ids[:, 1]]) == agree).all()
+        assert (rows[:, 2] == float(agree)).all()
+    # Positives are labeled graph edges (both directions); negatives balance them.
+    edge_set = {tuple(e) for e in data.edges.tolist()}
+    assert all(tuple(p) in edge_set for p in positives[:, :2].astype(int).tolist())
+    validation = trainer.agr_val.numpy()
+    logits = trainer.agreement_logits(validation[:, :2])
+    expected = np.mean((logits >= 0) == (validation[:, 2] > 0.5))
+    assert outcome.val_accuracy == pytest.approx(expected)
+
+
+def test_train_agreement_does_nothing_without_agreeing_labeled_pairs():
+    data = _graph()
+    trainer = CoTrainer(data, "mlp", gam.CotrainConfig(**FAST))
+    # Only nodes 0 and 1 (different classes) labeled: no agreeing labeled edge.
+    trainer.labeled[:] = False
+    trainer.labeled[[0, 1]] = True
+    trainer.labels[~trainer.labeled] = -1
+    before = [w.copy() for w in trainer.agreement_model.get_weights()]
+    outcome = trainer.train_agreement(1)
+    assert outcome == AgreementOutcome()
+    for a, b in zip(before, trainer.agreement_model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_regularization_pools_orient_labeled_first_and_carry_the_agreement():
+    data = _graph()
+    trainer = CoTrainer(data, "mlp", gam.CotrainConfig(**FAST))
+    trainer.load_labels()
+    outcome = trainer.train_agreement(1)
+    outcome.logit_offset = 0.7
+    ll, lu, uu = trainer.regularization_pools()
+    labeled = trainer.labeled
+    assert labeled[ll].all() and (~labeled[uu]).all()
+    assert labeled[lu[:, 0]].all() and (~labeled[lu[:, 1]]).all()
+    assert len(ll) + len(lu) + len(uu) == len(data.edges)
+    one_end = labeled[data.edges[:, 0]] != labeled[data.edges[:, 1]]
+    expected_lu = {tuple(sorted(e, key=lambda n: not labeled[n])) for e in data.edges[one_end]}
+    assert {tuple(p) for p in lu.tolist()} == expected_lu
+    trainer.set_regularization((ll, lu, uu), outcome)
+    assert float(trainer.reg_on.numpy()) == 1.0
+    rows = trainer.lu_pool.numpy()
+    np.testing.assert_array_equal(rows[:, :2], lu)
+    np.testing.assert_allclose(rows[:, 2], expit(trainer.agreement_logits(lu) + 0.7), rtol=1e-5)
+    untrained = AgreementOutcome(trained=False)
+    trainer.set_regularization((ll, lu, uu), untrained)
+    assert (trainer.uu_pool.numpy()[:, 2] == 0.0).all()
+    trainer.set_regularization(None, None)
+    assert float(trainer.reg_on.numpy()) == 0.0
+
+
+def test_always_agree_puts_agreement_one_on_every_pair():
+    data = _graph()
+    trainer = CoTrainer(data, "mlp", gam.CotrainConfig(**FAST, always_agree=True))
+    assert trainer.agreement_model is None
+    pools = trainer.regularization_pools()
+    trainer.set_regularization(pools, AgreementOutcome())
+    assert len(trainer.lu_rows) and (trainer.lu_rows[:, 2] == 1.0).all()
+    assert (trainer.uu_pool.numpy()[:, 2] == 1.0).all()
+
+
+def test_train_classifier_measures_the_restored_model_and_keeps_the_first_best():
+    data = _graph()
+    n = data.num_nodes
+    truth = data.labels
+    confident = np.full(n, 0.9)
+    # Iteration 0: every node predicted 0 (val 2/4); iteration 1: all right (val 1); iteration
+    # 2: all right again (a tie: the best stays iteration 1).
+    tables = [_table(np.zeros(n, int), confident)] * 2 + [_table(truth, confident)] * 2
+    trainer = CoTrainer(data, _fixed(tables), gam.CotrainConfig(**FAST, always_agree=True))
+    trainer.load_labels()
+    trainer.set_regularization(None, None)
+    results = [trainer.train_classifier(i) for i in range(3)]
+    assert [r[1] for r in results] == [0.5, 1.0, 1.0]
+    assert [r[2] for r in results] == [0.5, 1.0, 1.0]
+    assert all(r[0] >= 10 for r in results)
+    assert trainer.best_iteration == 1 and trainer.best_val_accuracy == 1.0
+    (kept,) = [w for w in trainer.best_weights if w.shape == tables[2].shape]
+    np.testing.assert_allclose(kept, np.log(tables[2]), rtol=1e-6)
+
+
+def test_self_label_takes_the_most_confident_candidates_never_val_or_test():
+    data = _graph()
+    n = data.num_nodes
+    # Confidence rises with the node id, so validation/test nodes (10-17) would outrank
+    # nothing; candidates 18-23 rank 23 > 22 > ... Node 18 is below the threshold.
+    confidence = np.linspace(0.55, 0.99, n)
+    confidence[10:18] = 0.999  # most confident of all, but never self-labeled
+    predicted = np.where(np.arange(n) == 23, 0, data.labels)  # node 23 (class 1) predicted 0
+    table = _table(predicted, confidence)
+    config = gam.CotrainConfig(
+        **FAST,
+        always_agree=True,
+        num_samples_to_label=4,
+        min_confidence_new_label=float(confidence[18]),
+        keep_label_proportions=False,
+    )
+    trainer = CoTrainer(data, _fixed([table]), config)
+    outcome = trainer.self_label(agreement_known=True)
+    assert outcome == SelfLabelOutcome(num_new=4, num_dropped=0, new_label_accuracy=0.75)
+    np.testing.assert_array_equal(np.flatnonzero(trainer.labeled[10:]) + 10, [20, 21, 22, 23])
+    np.testing.assert_array_equal(trainer.labels[20:24], [0, 1, 0, 0])
+    # Next: only 19 is left above the threshold (18 is not strictly above it).
+    outcome = trainer.self_label(agreement_known=True)
+    assert outcome.num_new == 1 and trainer.labels[19] == 1 and trainer.labels[18] == -1
+    assert (trainer.labels[10:18] == -1).all()
+
+
+def test_record_measures_held_self_labels_and_writes_scalars(tmp_path):
+    data = _graph()
+    config = gam.CotrainConfig(**FAST, always_agree=True, summary_dir=str(tmp_path))
+    trainer = CoTrainer(data, "mlp", config)
+    trainer.labels[[18, 19, 20]] = [0, 0, 0]  # true labels 0, 1, 0
+    trainer.labeled[[18, 19, 20]] = True
+    record = trainer.record(
+        3,
+        10,
+        AgreementOutcome(trained=True, steps=7, val_accuracy=0.5, logit_offset=0.25),
+        (40, 0.75, 0.5),
+        SelfLabelOutcome(num_new=3, new_label_accuracy=2 / 3),
+        1.5,
+    )
+    assert trainer.records == [record]
+    assert record.self_label_accuracy == pytest.approx(2 / 3)
+    assert (record.iteration, record.num_labeled, record.num_new_labels) == (3, 10, 3)
+    assert (record.classifier_steps, record.val_accuracy, record.test_accuracy) == (40, 0.75, 0.5)
+    assert (record.agreement_steps, record.agreement_logit_offset) == (7, 0.25)
+    trainer.writer.close()
+    logged = {}
+    for event_file in tmp_path.iterdir():
+        for event in tf.compat.v1.train.summary_iterator(str(event_file)):
+            for value in event.summary.value:
+                logged[(value.tag, event.step)] = float(tf.make_ndarray(value.tensor))
+    assert logged[("cotrain/val_acc", 3)] == pytest.approx(0.75)
+    assert logged[("cotrain/num_new_labels", 3)] == 3.0
+    assert ("cotrain/agreement_eval_acc", 3) not in logged  # None is not written
+
+
+def test_iteration_zero_is_the_plain_classifier_only_with_first_iter_original():
+    data = _graph()
+    assert not CoTrainer(data, "mlp", gam.CotrainConfig(**FAST)).uses_agreement(0)
+    config = gam.CotrainConfig(**FAST, first_iter_original=False)
+    assert CoTrainer(data, "mlp", config).uses_agreement(0)
