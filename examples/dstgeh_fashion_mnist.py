@@ -64,6 +64,7 @@ flags.DEFINE_integer(
     "Random columns per step besides the non-zero ones (0: all).",
 )
 flags.DEFINE_integer("seed", 0, "Seed of every method.")
+flags.DEFINE_bool("baselines", True, "Also run LSH, PCA-ITQ and spectral hashing.")
 
 
 def _config(graph_embedding: str, loss: str):
@@ -169,6 +170,8 @@ class Experiment:
         )
         print(f"{method:>24s} {bits:3d} bits  mAP {row['map']:.4f}", flush=True)
         self.results.append(row)
+        if FLAGS.output_json:  # so far, so that an interrupted run keeps what it measured
+            _write_json(FLAGS.output_json, {"results": self.results, "complete": False})
         return row
 
     def baselines(self, bits: int):
@@ -267,6 +270,14 @@ def _atomic_write(path: str, write) -> None:
         raise
 
 
+def _write_json(path: str, payload: dict) -> None:
+    def write(temporary):
+        with open(temporary, "w") as file:
+            json.dump(payload, file, indent=1, default=str)
+
+    _atomic_write(path, write)
+
+
 def main(argv):
     del argv
     bits_list = [int(b) for b in FLAGS.bits]
@@ -278,7 +289,8 @@ def main(argv):
     main_label = f"DSTGeH ({names[FLAGS.graph_embedding]}, {FLAGS.loss.upper()})"
     codes = {}
     for b in bits_list:
-        experiment.baselines(b)
+        if FLAGS.baselines:
+            experiment.baselines(b)
         _, database_codes, query_codes = experiment.dstgeh(
             b, FLAGS.graph_embedding, FLAGS.loss, main_label, pseudo=True
         )
@@ -337,13 +349,9 @@ def main(argv):
             "total_seconds": round(total, 1),
             "graph_seconds": round(experiment.graph_seconds, 1),
             "load_average": os.getloadavg(),
+            "complete": True,
         }
-
-        def write_json(path):
-            with open(path, "w") as file:
-                json.dump(payload, file, indent=1, default=str)
-
-        _atomic_write(FLAGS.output_json, write_json)
+        _write_json(FLAGS.output_json, payload)
     if FLAGS.codes_out:
         codes["database_labels"] = experiment.database_labels
         codes["query_labels"] = experiment.query_labels

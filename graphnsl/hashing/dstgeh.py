@@ -236,8 +236,13 @@ class MultiLabelMarginLoss(_keras().losses.Loss):
         return {**super().get_config(), "margin": self.margin}
 
 
-def hash_cnn(input_shape: tuple[int, ...], bits: int):
+def hash_cnn(input_shape: tuple[int, ...], bits: int, filters: tuple[int, int] = (16, 32)):
     """A small CNN with `bits` sigmoid outputs: two conv+pool blocks, one dense layer.
+
+    Args:
+      input_shape: `(H, W, C)`.
+      bits: outputs.
+      filters: the two conv layers' widths (the dense layer has 4x the second).
 
     Shapes: images float `[B, H, W, C]` in [0, 1] -> `[B, bits]` in (0, 1).
     """
@@ -245,12 +250,12 @@ def hash_cnn(input_shape: tuple[int, ...], bits: int):
     return keras.Sequential(
         [
             keras.Input(input_shape),
-            keras.layers.Conv2D(32, 3, activation="relu"),
+            keras.layers.Conv2D(filters[0], 3, activation="relu"),
             keras.layers.MaxPooling2D(),
-            keras.layers.Conv2D(64, 3, activation="relu"),
+            keras.layers.Conv2D(filters[1], 3, activation="relu"),
             keras.layers.MaxPooling2D(),
             keras.layers.Flatten(),
-            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dense(4 * filters[1], activation="relu"),
             keras.layers.Dropout(0.3),
             keras.layers.Dense(bits, activation="sigmoid"),
         ],
