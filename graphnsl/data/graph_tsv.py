@@ -116,6 +116,31 @@ def spans_to_array(array: np.ndarray, starts: np.ndarray, ends: np.ndarray, data
     return matrix.view(f"S{width}").ravel()
 
 
+def locate_tabs(array: np.ndarray, line_starts: np.ndarray, line_ends: np.ndarray):
+    """Where each line's tab-separated columns start.
+
+    Args:
+      array: the text, uint8 [T].
+      line_starts, line_ends: int [L], each line's first byte and the byte after its last.
+
+    Returns:
+      `(tabs, first_tab, count)`: the tab positions, int [N] (sorted), and for each line the
+      index of its first tab in `tabs` and its number of tabs, int [L] each.
+    """
+    tabs = np.flatnonzero(array == 9)
+    lines = len(line_starts)
+    # The usual file has the same number of tabs (2 or 1) on every line: check that without
+    # a search (tabs are sorted, so c tabs a line means the c*i-th to c*i+c-1-th lie in line i).
+    for per_line in (2, 1):
+        if len(tabs) == per_line * lines:
+            firsts, lasts = tabs[0::per_line], tabs[per_line - 1 :: per_line]
+            if (firsts >= line_starts).all() and (lasts < line_ends).all():
+                return tabs, np.arange(0, len(tabs), per_line), np.full(lines, per_line)
+            break
+    first_tab = np.searchsorted(tabs, line_starts)
+    return tabs, first_tab, np.searchsorted(tabs, line_ends) - first_tab
+
+
 def read_graph_arrays(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Reads an NSL graph TSV into parallel NumPy arrays, in file order, duplicates kept.
 
@@ -149,23 +174,7 @@ def read_graph_arrays(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, 
     newlines = np.flatnonzero(array == 10)
     line_starts = np.concatenate([[0], newlines + 1])
     line_ends = np.append(newlines, len(array))
-    tabs = np.flatnonzero(array == 9)
-    lines = len(line_starts)
-    # The usual file has the same number of tabs (2 or 1) on every line: check that without
-    # a search (tabs are sorted, so c tabs a line means the c*i-th to c*i+c-1-th lie in line i).
-    uniform = None
-    for per_line in (2, 1):
-        if len(tabs) == per_line * lines:
-            firsts, lasts = tabs[0::per_line], tabs[per_line - 1 :: per_line]
-            if (firsts >= line_starts).all() and (lasts < line_ends).all():
-                uniform = per_line
-            break
-    if uniform is not None:
-        first_tab = np.arange(0, len(tabs), uniform)
-        count = np.full(lines, uniform)
-    else:
-        first_tab = np.searchsorted(tabs, line_starts)
-        count = np.searchsorted(tabs, line_ends) - first_tab
+    tabs, first_tab, count = locate_tabs(array, line_starts, line_ends)
     bad = np.flatnonzero(count < 1)
     if len(bad):
         line = int(bad[0])

@@ -58,6 +58,7 @@ from absl import logging
 
 from graphnsl.data import examples as _ex
 from graphnsl.data.atomic import check_output_path
+from graphnsl.data.graph_tsv import locate_tabs
 
 __all__ = ["pack_nbrs", "expand_paths", "shard_names", "define_flags", "main"]
 
@@ -427,21 +428,7 @@ def _parse_graph_block(data: bytes, path: str, number: int):
     line_starts = np.concatenate([[0], newlines + 1])
     line_ends = np.append(newlines, len(array))
     del newlines
-    tabs = np.flatnonzero(array == 9)
-    lines = len(line_starts)
-    uniform = None
-    for per_line in (2, 1):
-        if len(tabs) == per_line * lines:
-            firsts, lasts = tabs[0::per_line], tabs[per_line - 1 :: per_line]
-            if (firsts >= line_starts).all() and (lasts < line_ends).all():
-                uniform = per_line
-            break
-    if uniform is not None:
-        first_tab = np.arange(0, len(tabs), uniform)
-        count = np.full(lines, uniform)
-    else:
-        first_tab = np.searchsorted(tabs, line_starts)
-        count = np.searchsorted(tabs, line_ends) - first_tab
+    tabs, first_tab, count = locate_tabs(array, line_starts, line_ends)
 
     def bad(row: int, why: str) -> ValueError:
         text = data[line_starts[row] : line_ends[row]].decode("utf-8", "replace")
@@ -459,7 +446,7 @@ def _parse_graph_block(data: bytes, path: str, number: int):
     tab3 = np.where(count >= 3, padded[np.minimum(first_tab + 2, len(tabs))], line_ends)
     sources = _ex.spans_to_array(array, line_starts, tab1, data)
     targets = _ex.spans_to_array(array, tab1 + 1, tab2, data)
-    weights = np.ones(lines, dtype=np.float64)
+    weights = np.ones(len(line_starts), dtype=np.float64)
     rows = np.flatnonzero(count >= 2)
     if len(rows):
         text = _ex.spans_to_array(array, tab2[rows] + 1, tab3[rows], data)

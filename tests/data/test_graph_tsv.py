@@ -65,3 +65,23 @@ def test_missing_file_is_named(tmp_path):
         gt.read_graph_tsv(tmp_path / "nope.tsv")
     with pytest.raises(FileNotFoundError, match="nope.tsv"):
         gt.read_graph_arrays(tmp_path / "nope.tsv")
+
+
+def test_locate_tabs_uniform_and_ragged_lines():
+    import numpy as np
+
+    from graphnsl.data.graph_tsv import locate_tabs
+
+    def columns(text):
+        array = np.frombuffer(text, dtype=np.uint8)
+        newlines = np.flatnonzero(array == 10)
+        starts = np.concatenate([[0], newlines + 1])
+        ends = np.append(newlines, len(array))
+        tabs, first, count = locate_tabs(array, starts, ends)
+        return tabs.tolist(), first.tolist(), count.tolist()
+
+    # Two tabs on every line (the fast path) and a mix of 2, 1 and 0 (the searched path).
+    assert columns(b"a\tb\t1\ncc\td\t2") == ([1, 3, 8, 10], [0, 2], [2, 2])
+    assert columns(b"a\tb\t1\nc\td\nnone") == ([1, 3, 7], [0, 2, 3], [2, 1, 0])
+    # As many tabs as two a line, but not two on each line: must not take the fast path.
+    assert columns(b"a\t\t\tb\nc") == ([1, 2, 3], [0, 3], [3, 0])
