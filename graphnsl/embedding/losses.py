@@ -99,6 +99,13 @@ class _EmbeddingLoss(keras.losses.Loss):
         config.update(margin=self.margin, distance_metric=self.distance_metric)
         return config
 
+    def _batch_pairs(self, y_true, y_pred):
+        """`(distances [B, B], same [B, B] bool: labels agree, B)` of one batch."""
+        labels = _labels(y_true)
+        distances = pairwise_distances(y_pred, self.distance_metric)
+        same = tf.equal(labels[:, None], labels[None, :])
+        return distances, same, tf.shape(distances)[0]
+
 
 @keras.saving.register_keras_serializable(package="graphnsl")
 class TripletSemiHardLoss(_EmbeddingLoss):
@@ -129,10 +136,7 @@ class TripletSemiHardLoss(_EmbeddingLoss):
         super().__init__(margin, distance_metric, name=name, **kw)
 
     def call(self, y_true, y_pred):
-        labels = _labels(y_true)
-        distances = pairwise_distances(y_pred, self.distance_metric)
-        size = tf.shape(distances)[0]
-        same = tf.equal(labels[:, None], labels[None, :])
+        distances, same, size = self._batch_pairs(y_true, y_pred)
         positives = tf.cast(same, tf.float32) - tf.eye(size, dtype=tf.float32)
         negatives = tf.cast(tf.logical_not(same), tf.float32)
         # Row a * B + p of the tiled matrices belongs to the pair (anchor a, positive p):
@@ -184,10 +188,7 @@ class TripletHardLoss(_EmbeddingLoss):
         self.soft = bool(soft)
 
     def call(self, y_true, y_pred):
-        labels = _labels(y_true)
-        distances = pairwise_distances(y_pred, self.distance_metric)
-        size = tf.shape(distances)[0]
-        same = tf.equal(labels[:, None], labels[None, :])
+        distances, same, size = self._batch_pairs(y_true, y_pred)
         positives = tf.cast(same, tf.float32) - tf.eye(size, dtype=tf.float32)
         negatives = tf.cast(tf.logical_not(same), tf.float32)
         hardest_positive = _masked_max(distances, positives)
@@ -241,10 +242,8 @@ class ContrastiveLoss(_EmbeddingLoss):
         super().__init__(margin, distance_metric, name=name, **kw)
 
     def call(self, y_true, y_pred):
-        labels = _labels(y_true)
-        distances = pairwise_distances(y_pred, self.distance_metric)
-        size = tf.shape(distances)[0]
-        similar = tf.cast(tf.equal(labels[:, None], labels[None, :]), tf.float32)
+        distances, same, size = self._batch_pairs(y_true, y_pred)
+        similar = tf.cast(same, tf.float32)
         upper = tf.linalg.band_part(tf.ones([size, size]), 0, -1) - tf.eye(size)
         losses = contrastive_loss(similar, distances, self.margin) * upper
         return tf.math.divide_no_nan(tf.reduce_sum(losses), tf.reduce_sum(upper))
