@@ -124,12 +124,21 @@ class GraphConvolutionalNodeClassifier(NodeGraphModel):
         self.node_model1.build((None, 2 * hidden_units))
         self.node_model2.build((None, 2 * num_classes))
 
+    # Node features may come as a tf.SparseTensor (full_graph(..., sparse_features=True)).
+    accepts_sparse_features = True
+
     def _encode(self, nodes, training):
         features = self.feature_encoder(nodes)
         if features.shape[-1] is not None and features.shape[-1] != self.seq_length:
             raise ValueError(
                 f"node features have width {features.shape[-1]}, but seq_length={self.seq_length}."
             )
+        if isinstance(features, tf.SparseTensor):
+            # dropout(X) W1 on the nonzeros only: the same distribution as dense dropout
+            # (a dropped zero stays zero) at O(nnz) instead of O(N F) random numbers.
+            dropout, kernel = self.input_model.layers
+            values = dropout(features.values, training=training)
+            return graph_ops.sparse_dense_matmul(features, kernel.kernel, values)
         return self.input_model(features, training=training)
 
     def graph_call(self, graph, training=None):

@@ -17,6 +17,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from graphnsl.gnn import graph_ops
+
 
 def _flatten_rows(tensor: tf.Tensor) -> tf.Tensor:
     """`[N, ...]` -> `[N, prod(...)]`, keeping the width static when it is known."""
@@ -38,7 +40,9 @@ class FeatureEncoder(keras.layers.Layer):
       normalize_rows: divide each row by its sum (rows summing to 0 stay 0), as GCN does to
         bag-of-words features.
 
-    Input: dict of `[N, ...]` tensors (or one tensor). Output: float32 `[N, F]`.
+    Input: dict of `[N, ...]` tensors (or one tensor). Output: float32 `[N, F]`. A single
+    `[N, F]` `tf.SparseTensor` feature (`full_graph(..., sparse_features=True)`) stays sparse
+    (float32, its rows normalized on the nonzeros); with other features it is densified.
     """
 
     def __init__(self, feature_names=None, normalize_rows: bool = False, **kwargs):
@@ -55,12 +59,31 @@ class FeatureEncoder(keras.layers.Layer):
             parts = [inputs[name] for name in names]
         else:
             parts = [inputs]
-        parts = [_flatten_rows(tf.cast(p, tf.float32)) for p in parts]
+        if len(parts) == 1 and isinstance(parts[0], tf.SparseTensor):
+            return self._sparse(parts[0])
+        parts = [
+            _flatten_rows(
+                tf.cast(tf.sparse.to_dense(p) if isinstance(p, tf.SparseTensor) else p, tf.float32)
+            )
+            for p in parts
+        ]
         features = parts[0] if len(parts) == 1 else tf.concat(parts, axis=-1)
         if self.normalize_rows:
             row_sums = tf.reduce_sum(features, axis=-1, keepdims=True)
             features = tf.math.divide_no_nan(features, row_sums)
         return features
+
+    def _sparse(self, features: tf.SparseTensor) -> tf.SparseTensor:
+        if features.shape.rank != 2:
+            raise ValueError(f"a sparse node feature must be [N, F]; got shape {features.shape}.")
+        values = tf.cast(features.values, tf.float32)
+        if self.normalize_rows:
+            rows = features.indices[:, 0]
+            row_sums = tf.math.unsorted_segment_sum(values, rows, graph_ops.num_nodes_of(features))
+            values = tf.math.divide_no_nan(values, tf.gather(row_sums, rows))
+        result = tf.SparseTensor(features.indices, values, features.dense_shape)
+        result.set_shape(features.shape)  # keeps the static row count (XLA needs it)
+        return result
 
     def get_config(self) -> dict:
         config = super().get_config()

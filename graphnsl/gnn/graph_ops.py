@@ -81,9 +81,39 @@ def inputs_to_graphs_tuple(inputs: dict) -> graph_nets.graphs.GraphsTuple:
 
 
 def num_nodes_of(nodes) -> tf.Tensor:
-    """The number of nodes, from the first node feature's shape (static under XLA)."""
+    """The number of nodes, from the first node feature's shape (static under XLA).
+
+    A `tf.SparseTensor` feature gives its static row count when it is known (a dataset of
+    `full_graph(..., sparse_features=True)` has it), else its `dense_shape[0]`.
+    """
     first = tf.nest.flatten(nodes)[0]
+    if isinstance(first, tf.SparseTensor):
+        rows = first.shape[0]
+        return (
+            tf.constant(rows, tf.int32)
+            if rows is not None
+            else tf.cast(first.dense_shape[0], tf.int32)
+        )
     return tf.shape(first)[0]
+
+
+def sparse_dense_matmul(sparse: tf.SparseTensor, dense: tf.Tensor, values=None) -> tf.Tensor:
+    """`sparse @ dense` as a gather and a segment sum over the nonzeros (XLA-compatible).
+
+    Args:
+      sparse: `[N, F]` `tf.SparseTensor`.
+      dense: `[F, H]` matrix.
+      values: optional replacement for `sparse.values` (e.g. after dropout), `[nnz]`.
+
+    Returns:
+      `[N, H]` float32: row `i` is `sum_k values_k * dense[col_k]` over the nonzeros of row i.
+      Costs `O(nnz * H)` instead of `O(N * F * H)`.
+    """
+    values = sparse.values if values is None else values
+    rows = sparse.indices[:, 0]
+    cols = sparse.indices[:, 1]
+    products = tf.gather(dense, cols) * tf.cast(values, dense.dtype)[:, None]
+    return tf.math.unsorted_segment_sum(products, rows, num_nodes_of(sparse))
 
 
 def last_node_of_each_graph(n_node: tf.Tensor) -> tf.Tensor:

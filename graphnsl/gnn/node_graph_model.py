@@ -25,16 +25,23 @@ class NodeGraphModel(MaskUnlabeledSteps, keras.Model):
     Rows whose label is negative (unlabeled seeds, read as -1) get no supervised loss.
 
     `compile()` defaults: 32 steps per execution (see `graphnsl.lib.compile_defaults`);
-    `jit_compile="auto"` keeps Keras' rule (XLA on accelerators only), because graph
-    batches usually change shape from batch to batch and XLA compiles once per shape. With
-    static shapes (`static_shapes=True` batches), pass `jit_compile=True`.
+    `jit_compile="auto"` means XLA on accelerators and, on CPU, for the `fit`/`evaluate`/
+    `predict` calls whose dataset is fixed-shape (one element, such as a full graph, or
+    fully static shapes, such as `static_shapes=True` batches), because graph batches
+    usually change shape from batch to batch and XLA compiles once per shape.
+
+    Node features may be `tf.SparseTensor`s (`full_graph(..., sparse_features=True)`):
+    models whose `accepts_sparse_features` is True (the GCN) use them as they are, others get
+    them densified.
 
     Input: the dict above, node features `[N, ...]`. Output: `graph_call`'s node outputs
     gathered at the centres, `[G, ...]` (or `[len(center_nodes), ...]`).
     """
 
     # Graph batches change shape; XLA would compile each new shape (see the docstring).
-    auto_xla_on_cpu = False
+    auto_xla_on_cpu = "fixed_shapes"
+    # Whether graph_call takes tf.SparseTensor node features; if not, call() densifies them.
+    accepts_sparse_features = False
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -51,6 +58,11 @@ class NodeGraphModel(MaskUnlabeledSteps, keras.Model):
                 f"{type(inputs).__name__}; build it with graphnsl.gnn.make_graph_dataset."
             )
         self._remember_signature(inputs)
+        if not self.accepts_sparse_features:
+            inputs = {
+                key: tf.sparse.to_dense(value) if isinstance(value, tf.SparseTensor) else value
+                for key, value in inputs.items()
+            }
         graph = graph_ops.inputs_to_graphs_tuple(inputs)
         graph = self.graph_call(graph, training=training)
         if graph_ops.CENTER_NODES in inputs:
@@ -68,7 +80,8 @@ class NodeGraphModel(MaskUnlabeledSteps, keras.Model):
         for key, value in inputs.items():
             if key in (graph_ops.CENTER_NODES,):
                 continue
-            value = tf.convert_to_tensor(value)
+            if not isinstance(value, tf.SparseTensor):
+                value = tf.convert_to_tensor(value)
             signature[key] = {
                 "shape": [None if d is None else int(d) for d in value.shape.as_list()[1:]],
                 "dtype": value.dtype.name,

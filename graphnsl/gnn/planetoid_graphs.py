@@ -45,6 +45,7 @@ def full_graph(
     center_nodes=None,
     feature_name: str = "words",
     normalize_features: bool = True,
+    sparse_features: bool = False,
 ) -> dict:
     """The whole graph as one graph batch dict (NumPy).
 
@@ -55,24 +56,39 @@ def full_graph(
       center_nodes: node ids whose outputs the model returns; None means all nodes.
       feature_name: the key of the features in the dict.
       normalize_features: row-normalize the features first (GCN's preprocessing).
+      sparse_features: give the features as a `tf.SparseTensor` (its nonzeros in row-major
+        order) instead of a dense array. Bag-of-words features are ~1% nonzero: the GCN then
+        draws dropout and multiplies by its first kernel on the nonzeros only (Cora: 49k
+        instead of 3.9M entries per step).
 
     Returns:
-      dict: `feature_name` float32 `[N, F]`, `n_node` `[1]`, `n_edge` `[1]`, `senders`,
-      `receivers` int32 `[E]`, `edges` float32 `[E, 1]`, `globals` `[1, 0]`,
-      `center_nodes` int32 `[M]`.
+      dict: `feature_name` float32 `[N, F]` (dense, or `tf.SparseTensor`), `n_node` `[1]`,
+      `n_edge` `[1]`, `senders`, `receivers` int32 `[E]`, `edges` float32 `[E, 1]`,
+      `globals` `[1, 0]`, `center_nodes` int32 `[M]`.
     """
     num_nodes = features.shape[0]
     adjacency = _check_adjacency(adjacency, num_nodes).tocoo()
     if normalize_features:
         features = row_normalize(features)
-    dense = features.toarray() if sp.issparse(features) else np.asarray(features)
+    if sparse_features:
+        coo = sp.coo_matrix(features, dtype=np.float32)
+        coo.sum_duplicates()  # canonical: row-major order, no repeated index
+        values = tf.SparseTensor(
+            np.stack([coo.row, coo.col], axis=1).astype(np.int64),
+            coo.data.astype(np.float32),
+            np.array(coo.shape, np.int64),
+        )
+    else:
+        values = (features.toarray() if sp.issparse(features) else np.asarray(features)).astype(
+            np.float32
+        )
     if center_nodes is None:
         center_nodes = np.arange(num_nodes)
     center_nodes = np.asarray(center_nodes, np.int64)
     if center_nodes.size and (center_nodes.min() < 0 or center_nodes.max() >= num_nodes):
         raise ValueError(f"center_nodes must be in [0, {num_nodes}).")
     return {
-        feature_name: dense.astype(np.float32),
+        feature_name: values,
         graph_ops.N_NODE: np.array([num_nodes], np.int32),
         graph_ops.N_EDGE: np.array([adjacency.nnz], np.int32),
         graph_ops.SENDERS: adjacency.col.astype(np.int32),
@@ -91,7 +107,11 @@ def _split_index(dataset, split: str) -> np.ndarray:
 
 
 def make_full_graph_dataset(
-    dataset, split: str = "train", normalize_features: bool = True, feature_name: str = "words"
+    dataset,
+    split: str = "train",
+    normalize_features: bool = True,
+    feature_name: str = "words",
+    sparse_features: bool | None = None,
 ) -> tf.data.Dataset:
     """One-element dataset: the whole graph with `center_nodes` = the split's nodes.
 
@@ -101,13 +121,25 @@ def make_full_graph_dataset(
       split: 'train', 'val' or 'test'.
       normalize_features: row-normalize the features.
       feature_name: the features' key.
+      sparse_features: features as a `tf.SparseTensor` (see `full_graph`). None (default):
+        when `dataset.features` is a SciPy sparse matrix with at most 10% nonzeros (the
+        Planetoid bag-of-words). Models that cannot take sparse features get them densified
+        (`NodeGraphModel.accepts_sparse_features`).
 
     Returns:
       `tf.data.Dataset` with one `(graph dict, labels int64 [M])`.
     """
     centers = _split_index(dataset, split)
+    if sparse_features is None:
+        features = dataset.features
+        sparse_features = sp.issparse(features) and features.nnz <= 0.1 * np.prod(features.shape)
     graph = full_graph(
-        dataset.features, dataset.adjacency, centers, feature_name, normalize_features
+        dataset.features,
+        dataset.adjacency,
+        centers,
+        feature_name,
+        normalize_features,
+        sparse_features=sparse_features,
     )
     labels = np.asarray(dataset.labels, np.int64)[centers]
     return tf.data.Dataset.from_tensors((graph, labels))

@@ -82,6 +82,35 @@ def is_xla_compile_error(error: Exception) -> bool:
     return any(marker in message for marker in _XLA_ERROR_MARKERS)
 
 
+def fixed_shape_data(data) -> bool:
+    """Whether every batch of `data` has one shape, so that XLA compiles its step once.
+
+    Args:
+      data: what `fit`/`evaluate`/`predict` take as `x`.
+
+    Returns:
+      True for a `tf.data.Dataset` of exactly one element (a full graph), or whose element
+      spec is fully static and dense (`drop_remainder=True`, padded batches); False for
+      anything else (arrays, generators, datasets with a dynamic or sparse component).
+    """
+    if not isinstance(data, tf.data.Dataset):
+        return False
+    if int(data.cardinality()) == 1:
+        return True
+    specs = tf.nest.flatten(data.element_spec)
+    return all(isinstance(spec, tf.TensorSpec) and spec.shape.is_fully_defined() for spec in specs)
+
+
+def _replay(batches: list, element_spec) -> tf.data.Iterator:
+    """An iterator over batches already taken, with the element spec of their source.
+
+    The same spec means the same trace (and XLA compilation) as the later calls, which get
+    the source iterator itself; a plain list would be traced, and compiled, once more.
+    """
+    dataset = tf.data.Dataset.from_generator(lambda: iter(batches), output_signature=element_spec)
+    return iter(dataset)
+
+
 def _callback_list(callbacks):
     if callbacks is None:
         return []
@@ -97,9 +126,12 @@ class FastCompileDefaults:
 
     - `jit_compile` left out or `"auto"`: XLA when the model can use it — not run eagerly,
       every layer `supports_jit`, no distribution strategy, op determinism off — on any
-      device when the class attribute `auto_xla_on_cpu` is True (the default), else
-      Keras' own rule (XLA on accelerators only). Should XLA fail to compile the step, the
-      model warns and continues without it.
+      device when the class attribute `auto_xla_on_cpu` is True (the default); with
+      `auto_xla_on_cpu = "fixed_shapes"`, on accelerators and, on CPU, for the `fit`,
+      `evaluate` and `predict` calls whose data is fixed-shape (`fixed_shape_data`: one
+      batch, or static shapes), where XLA compiles once; with False, Keras' own rule (XLA
+      on accelerators only). Should XLA fail to compile the step, the model warns and
+      continues without it.
     - `steps_per_execution` left out: `AUTO_STEPS_PER_EXECUTION` steps per call (see the
       module docstring for the calls that keep 1); 1 under a distribution strategy, where
       Keras' multi-step loop fails.
@@ -108,7 +140,8 @@ class FastCompileDefaults:
     model keeps the arguments as the user gave them, so a loaded one chooses again.
     """
 
-    # Whether jit_compile="auto" picks XLA on machines without an accelerator.
+    # Whether jit_compile="auto" picks XLA on machines without an accelerator: True, False,
+    # or "fixed_shapes" (per call, for data whose batches all have one shape).
     auto_xla_on_cpu = True
 
     def compile(self, *args, **kwargs):
@@ -148,7 +181,7 @@ class FastCompileDefaults:
         return bool(getattr(self, "_distribute_strategy", None)) or tf.distribute.has_strategy()
 
     def _resolve_fast_jit_compile(self) -> bool:
-        if not self.auto_xla_on_cpu:
+        if self.auto_xla_on_cpu is not True:  # False or "fixed_shapes"
             return self._resolve_auto_jit_compile()
         if keras.backend.backend() != "tensorflow":
             return self._resolve_auto_jit_compile()
@@ -157,6 +190,28 @@ class FastCompileDefaults:
         from keras.src.trainers.trainer import model_supports_jit
 
         return bool(model_supports_jit(self))
+
+    # XLA per call for fixed-shape data ---------------------------------------------------
+
+    def _use_xla_for(self, *datasets) -> None:
+        """With `auto_xla_on_cpu="fixed_shapes"`: XLA for this call iff its data is fixed-shape."""
+        if not getattr(self, "_auto_jit", False) or self.auto_xla_on_cpu != "fixed_shapes":
+            return
+        if getattr(self, "_in_fit", False) or getattr(self, "_xla_failed", False):
+            return
+        if self._resolve_auto_jit_compile():
+            return  # an accelerator: Keras' rule already chose XLA
+        from keras.src.trainers.trainer import model_supports_jit
+
+        wanted = (
+            not self._distributed()
+            and model_supports_jit(self)
+            and all(fixed_shape_data(d) for d in datasets if d is not None)
+        )
+        if bool(self.jit_compile) != wanted:
+            self.jit_compile = wanted
+            self.train_function = self.test_function = self.predict_function = None
+            self._xla_checked = set()
 
     # Steps per execution, per call -------------------------------------------------------
 
@@ -181,6 +236,10 @@ class FastCompileDefaults:
             arguments.get("steps_per_epoch"),
             arguments.get("validation_steps"),
         )
+        validation = arguments.get("validation_data")
+        if isinstance(validation, (tuple, list)):
+            validation = None  # arrays: Keras batches them; only a dataset is judged
+        self._use_xla_for(arguments.get("x"), validation)
         # fit's own validation (evaluate) keeps fit's choice.
         self._in_fit = True
         try:
@@ -193,6 +252,7 @@ class FastCompileDefaults:
         self._use_steps_per_execution(
             bound.arguments.get("callbacks"), bound.arguments.get("steps")
         )
+        self._use_xla_for(bound.arguments.get("x"))
         return super().evaluate(*args, **kwargs)
 
     def predict(self, *args, **kwargs):
@@ -200,6 +260,7 @@ class FastCompileDefaults:
         self._use_steps_per_execution(
             bound.arguments.get("callbacks"), bound.arguments.get("steps")
         )
+        self._use_xla_for(bound.arguments.get("x"))
         if not (getattr(self, "_auto_jit", False) and self.jit_compile):
             return super().predict(*args, **kwargs)
         x = bound.arguments.get("x")
@@ -222,6 +283,7 @@ class FastCompileDefaults:
             stacklevel=3,
         )
         self.jit_compile = False
+        self._xla_failed = True
         self.train_function = self.test_function = self.predict_function = None
 
     def _guard_first_call(self, kind: str):
@@ -244,14 +306,15 @@ class FastCompileDefaults:
                 batches.append(optional.get_value())
             if not batches:
                 raise StopIteration
+            spec = iterator.element_spec
             try:
-                outputs = function(batches)
+                outputs = function(_replay(batches, spec))
             except Exception as error:  # noqa: BLE001 - only XLA's refusal is handled
                 if not is_xla_compile_error(error):
                     raise
                 self._disable_xla(error)
                 getattr(self, f"make_{kind}_function")()
-                outputs = getattr(self, f"{kind}_function")(batches)
+                outputs = getattr(self, f"{kind}_function")(_replay(batches, spec))
             self._xla_checked.add(kind)
             # Later calls go straight to Keras' function.
             if getattr(self, f"{kind}_function") is first_call:

@@ -165,3 +165,116 @@ def test_feature_encoder_normalizes_rows_and_keeps_a_static_width():
     np.testing.assert_allclose(
         model(np.array([[1, 1, 2], [0, 0, 0]], np.int64)), [[0.25, 0.25, 0.5], [0, 0, 0]]
     )
+
+
+# Sparse node features (full_graph(..., sparse_features=True)) ------------------------------
+
+
+def test_sparse_dense_matmul_matches_numpy_with_replaced_values():
+    from graphnsl.gnn.graph_ops import sparse_dense_matmul
+
+    sparse = tf.sparse.from_dense(X)
+    dense = np.arange(12, dtype=np.float32).reshape(3, 4)
+    np.testing.assert_allclose(sparse_dense_matmul(sparse, dense), X @ dense, rtol=1e-6)
+    # Replaced values (as after dropout): zero the first nonzero, double the rest.
+    values = sparse.values.numpy() * 2
+    values[0] = 0.0
+    masked = X * 2
+    masked[0, 0] = 0.0  # the first nonzero in row-major order is X[0, 0]
+    np.testing.assert_allclose(sparse_dense_matmul(sparse, dense, values), masked @ dense)
+
+
+def test_full_graph_sparse_features_hold_the_same_matrix():
+    graph = full_graph(sp.csr_matrix(X), ADJ, normalize_features=True, sparse_features=True)
+    features = graph["words"]
+    assert isinstance(features, tf.SparseTensor)
+    expected = X / X.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(tf.sparse.to_dense(features), expected, rtol=1e-6)
+    # Canonical order: row-major, so tf.sparse ops need no reorder.
+    indices = features.indices.numpy()
+    assert (np.lexsort((indices[:, 1], indices[:, 0])) == np.arange(len(indices))).all()
+
+
+def test_sparse_and_dense_features_give_the_same_gcn_outputs_and_gradients():
+    model, weights = _model(normalize_features=True)
+    dense = full_graph(X, ADJ, center_nodes=[0, 2, 4], normalize_features=False)
+    sparse = full_graph(X, ADJ, [0, 2, 4], normalize_features=False, sparse_features=True)
+    normalized = X / X.sum(axis=1, keepdims=True)
+    expected = _numpy_gcn(ADJ.toarray(), normalized, weights)[[0, 2, 4]]
+    results = []
+    for graph in (dense, sparse):
+        with tf.GradientTape() as tape:
+            logits = model(graph, training=True)  # dropout_rate=0: training is deterministic
+            loss = tf.reduce_sum(logits**2)
+        results.append((logits, tape.gradient(loss, model.trainable_variables)))
+    np.testing.assert_allclose(results[1][0], expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5, atol=1e-6)
+    for dense_grad, sparse_grad in zip(results[0][1], results[1][1], strict=True):
+        np.testing.assert_allclose(
+            tf.convert_to_tensor(dense_grad), tf.convert_to_tensor(sparse_grad), atol=1e-5
+        )
+
+
+def test_sparse_input_dropout_drops_nonzeros_only_at_the_rate():
+    model, _ = _model(dropout_rate=0.5)
+    rows = 400
+    features = sp.random(rows, 3, density=0.5, random_state=0, dtype=np.float32) + 0.0
+    adjacency = sp.csr_matrix((rows, rows), dtype=np.float32)
+    graph = full_graph(features, adjacency, normalize_features=False, sparse_features=True)
+    sparse = graph["words"]
+    dropout, _ = model.input_model.layers
+    kept = dropout(sparse.values, training=True).numpy()
+    assert abs((kept > 0).mean() - 0.5) < 0.05
+    np.testing.assert_allclose(kept[kept > 0], 2 * sparse.values.numpy()[kept > 0], rtol=1e-6)
+
+
+def test_full_graph_fit_at_defaults_uses_xla_on_fixed_shapes_and_not_on_changing_ones():
+    from graphnsl.gnn import make_full_graph_dataset
+
+    class Tiny:
+        features = sp.csr_matrix(np.eye(5, 3, dtype=np.float32) + sp.csr_matrix(X) * 0)
+        adjacency = ADJ
+        labels = np.array([0, 1, 1, 0, 1])
+        train_index, val_index, test_index = [0, 1], [2, 3], [4]
+
+    model, _ = _model(dropout_rate=0.5)
+    model.compile(
+        keras.optimizers.Adam(0.05), keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
+    train = make_full_graph_dataset(Tiny, "train", sparse_features=None)
+    # 20% nonzero: above the 10% rule, so the default stays dense.
+    assert not isinstance(next(iter(train))[0]["words"], tf.SparseTensor)
+    train = make_full_graph_dataset(Tiny, "train", sparse_features=True)
+    assert isinstance(next(iter(train))[0]["words"], tf.SparseTensor)
+    val = make_full_graph_dataset(Tiny, "val", sparse_features=True)
+    history = model.fit(train, epochs=3, validation_data=val, verbose=0)
+    assert model.jit_compile is True  # one element: XLA compiles once
+    assert np.isfinite(history.history["val_loss"]).all()
+    # Batches of changing size (no static shapes): back to no XLA for this call.
+    graph_spec, label_spec = _fit_data().element_spec
+    relaxed = (
+        dict(graph_spec, center_nodes=tf.TensorSpec([None], tf.int32)),
+        tf.TensorSpec([None], label_spec.dtype),
+    )
+    changing = tf.data.Dataset.from_generator(
+        lambda: iter(list(_fit_data())), output_signature=relaxed
+    )
+    model.fit(changing, epochs=1, verbose=0)
+    assert model.jit_compile is False
+
+
+def test_models_without_sparse_support_get_densified_features():
+    from graphnsl.configs import make_graph_reg_config
+    from graphnsl.gnn import GraphRegularizationModel
+
+    def node_model():
+        inputs = keras.Input(shape=(3,), name="words")
+        return keras.Model(inputs, keras.layers.Dense(2)(inputs))
+
+    keras.utils.set_random_seed(0)
+    model = GraphRegularizationModel(
+        make_graph_reg_config(max_neighbors=1), node_model_fn=node_model
+    )
+    dense = full_graph(X, ADJ, [0, 2], normalize_features=False)
+    sparse = full_graph(X, ADJ, [0, 2], normalize_features=False, sparse_features=True)
+    np.testing.assert_allclose(model(sparse, training=False), model(dense, training=False))

@@ -186,3 +186,27 @@ def test_saved_model_chooses_again(tmp_path):
     assert loaded.compiled
     assert loaded.jit_compile is False  # given by the user
     assert loaded.steps_per_execution == AUTO_STEPS_PER_EXECUTION  # left out: chosen again
+
+
+def test_fixed_shape_data():
+    from graphnsl.lib.compile_defaults import fixed_shape_data
+
+    one = tf.data.Dataset.from_tensors({"x": tf.zeros([7, 3])})
+    assert fixed_shape_data(one) and fixed_shape_data(one.cache())
+    static = tf.data.Dataset.from_tensor_slices(tf.zeros([10, 3])).batch(4, drop_remainder=True)
+    assert fixed_shape_data(static)
+    assert not fixed_shape_data(tf.data.Dataset.from_tensor_slices(tf.zeros([10, 3])).batch(4))
+    sparse = tf.data.Dataset.from_tensors(tf.sparse.from_dense(tf.eye(3))).repeat(2)
+    assert not fixed_shape_data(sparse)  # nonzero count may change per batch
+    assert not fixed_shape_data(np.zeros([4, 3]))
+
+
+def test_replay_keeps_the_element_spec_and_the_batches():
+    from graphnsl.lib.compile_defaults import _replay
+
+    source = tf.data.Dataset.from_tensor_slices(np.arange(6.0, dtype=np.float32)).batch(4)
+    iterator = iter(source)
+    batches = [next(iterator), next(iterator)]
+    replay = _replay(batches, iterator.element_spec)
+    assert replay.element_spec == iterator.element_spec  # so no second trace / XLA compile
+    np.testing.assert_array_equal(np.concatenate(list(replay)), np.arange(6.0))
