@@ -188,17 +188,15 @@ def test_saved_model_chooses_again(tmp_path):
     assert loaded.steps_per_execution == AUTO_STEPS_PER_EXECUTION  # left out: chosen again
 
 
-def test_fixed_shape_data():
-    from graphnsl.lib.compile_defaults import fixed_shape_data
+def test_single_batch_data():
+    from graphnsl.lib.compile_defaults import single_batch_data
 
     one = tf.data.Dataset.from_tensors({"x": tf.zeros([7, 3])})
-    assert fixed_shape_data(one) and fixed_shape_data(one.cache())
+    assert single_batch_data(one) and single_batch_data(one.cache())
+    assert not single_batch_data(one.repeat(2))
     static = tf.data.Dataset.from_tensor_slices(tf.zeros([10, 3])).batch(4, drop_remainder=True)
-    assert fixed_shape_data(static)
-    assert not fixed_shape_data(tf.data.Dataset.from_tensor_slices(tf.zeros([10, 3])).batch(4))
-    sparse = tf.data.Dataset.from_tensors(tf.sparse.from_dense(tf.eye(3))).repeat(2)
-    assert not fixed_shape_data(sparse)  # nonzero count may change per batch
-    assert not fixed_shape_data(np.zeros([4, 3]))
+    assert not single_batch_data(static)  # static shapes, but two batches
+    assert not single_batch_data(np.zeros([4, 3]))
 
 
 def test_replay_keeps_the_element_spec_and_the_batches():
