@@ -181,7 +181,8 @@ def pack_training_data(
     start = time.perf_counter()
     from graphnsl.configs import GraphNeighborConfig
     from graphnsl.data import make_dataset
-    from graphnsl.data.examples import write_examples, write_graph_tsv
+    from graphnsl.data.examples import write_examples
+    from graphnsl.data.graph_tsv import write_graph_tsv
     from graphnsl.data.pack_nbrs import pack_nbrs
 
     work_dir.mkdir(parents=True, exist_ok=True)

@@ -36,21 +36,21 @@ import numpy as np
 from absl import logging
 
 from graphnsl.data import ann as _ann
-from graphnsl.data import examples as _ex
+from graphnsl.data import atomic, graph_tsv, tfrecord, wire_format
 
 __all__ = ["build_graph", "read_embeddings", "top_k_lines", "id_ranks", "define_flags", "main"]
 
 _MIN_NORM = 1e-6
 
 
-def _float_list_spans(file: _ex.RecordFile, index: _ex.FeatureIndex, name: bytes):
+def _float_list_spans(file: tfrecord.RecordFile, index: wire_format.FeatureIndex, name: bytes):
     """Per record: (start, end, found) of the packed float bytes of feature `name`."""
     array = np.frombuffer(file.data, dtype=np.uint8)
     n = len(file.offsets)
     start = np.zeros(n, dtype=np.int64)
     end = np.zeros(n, dtype=np.int64)
     found = np.zeros(n, dtype=bool)
-    match = np.flatnonzero(_ex.spans_equal(array, index.key_start, index.key_end, name))
+    match = np.flatnonzero(wire_format.spans_equal(array, index.key_start, index.key_end, name))
     if not len(match):
         return start, end, found
     records = index.record[match]
@@ -61,10 +61,10 @@ def _float_list_spans(file: _ex.RecordFile, index: _ex.FeatureIndex, name: bytes
     top = len(array) - 1
     # Feature = 0x12 len FloatList; FloatList = 0x0a len packed-floats.
     good = array[np.minimum(value_start, top)] == 0x12
-    size, list_start, g = _ex.decode_varints(array, value_start + 1)
+    size, list_start, g = wire_format.decode_varints(array, value_start + 1)
     good &= g & (list_start + size == entry_end)
     good &= array[np.minimum(list_start, top)] == 0x0A
-    size, floats_start, g = _ex.decode_varints(array, list_start + 1)
+    size, floats_start, g = wire_format.decode_varints(array, list_start + 1)
     good &= g & (floats_start + size == entry_end) & (size % 4 == 0)
     start[records] = floats_start
     end[records] = entry_end
@@ -102,12 +102,12 @@ def read_embeddings(
     dim_origin = ""
     for path in embedding_files:
         path = os.fspath(path)
-        file = _ex.RecordFile(path)
-        index = _ex.index_features(file)
+        file = tfrecord.RecordFile(path)
+        index = wire_format.index_features(file)
         array = np.frombuffer(file.data, dtype=np.uint8)
-        id_start, id_end, id_found = _ex.find_single_bytes_feature(file, index, id_name)
+        id_start, id_end, id_found = wire_format.find_single_bytes_feature(file, index, id_name)
         emb_start, emb_end, emb_found = _float_list_spans(file, index, embedding_name)
-        file_ids = _ex.spans_to_array(array, id_start, id_end, file.data).astype(object)
+        file_ids = graph_tsv.spans_to_array(array, id_start, id_end, file.data).astype(object)
         sizes = (emb_end - emb_start) // 4
         for r in np.flatnonzero(~id_found).tolist():
             file_ids[r] = _slow_feature(path, r, file.record(r), id_name, "bytes_list")[0]
@@ -159,16 +159,16 @@ def _slow_feature(path: str, r: int, record: bytes, name: bytes, kind: str):
     """Reads one feature of one record with the per-record parser, or raises naming it."""
     label = name.decode("utf-8")
     try:
-        feature = _ex.find_feature(record, name)
-        got = None if feature is None else _ex.feature_kind(feature)
+        feature = wire_format.find_feature(record, name)
+        got = None if feature is None else wire_format.feature_kind(feature)
         if feature is not None and got == kind:
             if kind == "bytes_list":
-                values = _ex.bytes_list_values(feature)
+                values = wire_format.bytes_list_values(feature)
             else:
-                values = _ex.float_list_values(feature)
+                values = wire_format.float_list_values(feature)
         else:
             values = None
-    except _ex.WireFormatError as error:
+    except wire_format.WireFormatError as error:
         raise ValueError(
             f"{path}: record {r + 1} is not a valid serialized tf.train.Example ({error})"
         ) from None
@@ -431,7 +431,7 @@ def build_graph(
         _ann.import_faiss()
     embedding_files = expand_inputs(embedding_files)
     output_graph_path = os.fspath(output_graph_path)
-    _ex.check_output_path(output_graph_path, inputs=embedding_files)
+    atomic.check_output_path(output_graph_path, inputs=embedding_files)
     ids, embeddings = read_embeddings(embedding_files, id_feature_name, embedding_feature_name)
     n, dim = len(ids), int(embeddings.shape[1])
     logging.info("Read %d embeddings of dimension %d.", n, dim)
@@ -448,7 +448,7 @@ def build_graph(
     stats["saturated_nodes"] = 0
     id_rank = id_ranks(ids) if cap is not None else None
 
-    with _ex.AtomicOutput(output_graph_path, "w") as out:
+    with atomic.AtomicOutput(output_graph_path, "w") as out:
         if ann is None:
             edges = _exact(
                 out,

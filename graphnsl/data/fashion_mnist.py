@@ -326,7 +326,7 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
         )
     magic = 2049 if array.ndim == 1 else 2051
     header = struct.pack(f">I{array.ndim}I", magic, *array.shape)
-    from graphnsl.data.examples import AtomicOutput
+    from graphnsl.data.atomic import AtomicOutput
 
     with AtomicOutput(path, "wb") as file:
         file.write(gzip.compress(header + array.tobytes(), mtime=0))
