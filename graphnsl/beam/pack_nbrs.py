@@ -25,9 +25,10 @@ Every shuffle is also counted at both ends (`*_sent` before it, `*_received` aft
 `BALANCES`), and `run()` counts the records in the shards it wrote. Counters travel on the
 runner's control channel, apart from the data, so a runner that loses elements in a shuffle
 is caught: `run()` then removes the output and raises (`check_balances`). This is not
-hypothetical: Beam 2.77's local FnApiRunner with `--direct_running_mode=multi_processing`
-and 2 workers was seen to drop one ~10 MB data-plane chunk (29,854 candidates) between
-JoinSeeds' Flatten and its GroupByKey on a loaded machine, a step that runs no graphnsl code.
+hypothetical: Beam 2.77's stock FnApiRunner with `--direct_num_workers=2` dropped ~10 MB
+chunks of the data it sent to its workers (a race in its time-based data-plane flush; the
+local runner of `graphnsl.beam._pipeline` now runs without that flush), which left 6,386 of
+20,026 packed records of a 100k-node run short of neighbours, silently.
 """
 
 from __future__ import annotations
@@ -472,9 +473,9 @@ def run(
         raise RuntimeError(
             f"the Beam runner lost data: {'; '.join(problems)}. The output {output}-*-of-* "
             "was removed. The counts differ on the two sides of a shuffle, which graphnsl "
-            "code does not touch: a runner fault (Beam 2.77's local FnApiRunner with "
-            "--direct_running_mode=multi_processing did this on a loaded machine). Rerun, or "
-            "run the local runner in one process (--direct_running_mode=in_memory)."
+            "code does not touch: the runner dropped elements (Beam 2.77's stock "
+            "FnApiRunner did so with --direct_num_workers=2; graphnsl's local runner turns "
+            "off the flush that caused it). Rerun, or try --direct_num_workers=1."
         )
     counts["output_pattern"] = f"{output}-*-of-*"
     counts["seconds"] = round(time.perf_counter() - start, 3)
