@@ -37,9 +37,9 @@ def _local_runner():
     `multi_threading`. `TimeBasedBufferingClosableOutputStream` flushes from a timer thread
     with `get()` then `_clear()`, while the sending thread keeps calling `write()` without that
     lock: whatever is written between the two is dropped without an error. So with
-    `--direct_num_workers=2` on 100k nodes a stage's input lost one ~10 MB chunk now and then
-    (29,854 candidates; 6,386 of 20,026 packed records wrong), and `multi_threading` lost
-    elements in every run of a pure-Beam pipeline of the same shape. A size-only stream is
+    `--direct_num_workers=2` on 100k nodes a stage's input lost a ~10 MB chunk now and then
+    (29,854 candidates in one run; 6,386 and 9,324 of 20,026 packed records wrong in two),
+    and `multi_threading` lost elements in every run of a pure-Beam pipeline of that shape. A size-only stream is
     flushed by its writing thread alone, so nothing races. The time-based flush only cuts the
     latency of streaming pipelines; these tools are batch. The constant is set to 0 for the
     run and restored after it.
