@@ -1,6 +1,7 @@
 """The Beam build_graph pipeline (DirectRunner, in-process) against the single-process tool."""
 
 import glob
+import re
 import sys
 
 import numpy as np
@@ -117,4 +118,9 @@ def test_cli_runner(inputs, tmp_path, capsys):
         flags.FLAGS.unparse_flags()
     bg.build_graph(inputs / "e-0000[01]-of-00003", tmp_path / "s.tsv", similarity_threshold=0.8)
     assert sorted(_lines(tmp_path / "g.tsv-00000-of-00001")) == sorted(_lines(tmp_path / "s.tsv"))
-    assert "with DirectRunner" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    lines = len(_lines(tmp_path / "s.tsv"))  # both directions of each pair kept
+    assert f"Wrote {lines} lines over 60 embeddings" in out and "with DirectRunner" in out
+    # candidates are the pairs the blocked product puts near the threshold, at most 60 * 59 / 2
+    found = re.search(r"(\d+) node pairs kept of (\d+) candidate pairs checked; 0 pairs found", out)
+    assert found and int(found[1]) == lines // 2 <= int(found[2]) <= 1770

@@ -160,7 +160,14 @@ def test_command_line_runner_with_beam_options(tmp_path, capsys):
     argv = ["graphnsl", "pack-nbrs", "--runner=DirectRunner", "--max_nbrs=2", "--num_shards=1"]
     argv += [labeled, unlabeled, graphs, str(tmp_path / "cli"), "--", "--direct_num_workers=1"]
     assert cli.main(argv) == 0
-    assert "Wrote 5 examples" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Wrote 5 examples" in out
+    # a -> ghost is the one seed edge to an id without an example; u3 -> c, u1 -> b and
+    # ghost -> c start at ids that are not labeled examples; b is in both example files.
+    assert (
+        "skipped: 1 seed edges to ids without an example (1 edges of any source), "
+        "3 edges from ids that are not labeled examples; 1 ids in both example files"
+    ) in out
     pn.pack_nbrs(labeled, unlabeled, graphs, tmp_path / "single.tfr", max_nbrs=2)
     assert _by_id([tmp_path / "cli-00000-of-00001"]) == _by_id([tmp_path / "single.tfr"])
 
