@@ -58,3 +58,48 @@ def _local_runner():
                 worker_handlers.DATA_BUFFER_TIME_LIMIT_MS = saved
 
     return SizeFlushedFnApiRunner()
+
+
+def output_shards(output: str) -> dict[str, int]:
+    """The `OUTPUT-SSSSS-of-NNNNN` files now there, with their modification times (ns).
+
+    Taken before and after a run, the two tell that run's shards (new or rewritten) from a
+    stale set left by an earlier run with another shard count.
+    """
+    import glob
+    import os
+    import re
+
+    pattern = re.compile(re.escape(os.path.basename(output)) + r"-\d{5}-of-\d{5}")
+    return {
+        p: os.stat(p).st_mtime_ns
+        for p in glob.glob(glob.escape(output) + "-*-of-*")
+        if pattern.fullmatch(os.path.basename(p))
+    }
+
+
+def lost_data_error(problems: list[str], output: str, shards: list[str]) -> RuntimeError:
+    """Removes `shards` (a run's wrong output) and returns the error that says why."""
+    import os
+
+    for path in shards:
+        os.remove(path)
+    return RuntimeError(
+        f"the Beam runner lost data: {'; '.join(problems)}. The output {output}-*-of-* was "
+        "removed. The counts differ on the two sides of a shuffle, which graphnsl code does "
+        "not touch: the runner dropped elements (Beam 2.77's stock FnApiRunner did so with "
+        "--direct_num_workers=2; graphnsl's local runner turns off the flush that caused it). "
+        "Rerun, or try --direct_num_workers=1."
+    )
+
+
+def unbalanced(counts: dict, balances) -> list[str]:
+    """One line per `(what, sent, received)` of `balances` whose two counters differ.
+
+    A pair with a name missing from `counts` is skipped.
+    """
+    return [
+        f"{what}: {counts[sent]:,} sent, {counts[received]:,} received"
+        for what, sent, received in balances
+        if sent in counts and received in counts and counts[sent] != counts[received]
+    ]

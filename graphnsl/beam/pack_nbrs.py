@@ -355,24 +355,9 @@ def check_balances(counts: dict) -> list[str]:
     own (no `*_records_sent`, `graph_edges_sent`, `records_in_output`) can pass the
     transform's counters alone.
     """
-    return [
-        f"{what}: {counts[sent]:,} sent, {counts[received]:,} received"
-        for what, sent, received in BALANCES
-        if sent in counts and received in counts and counts[sent] != counts[received]
-    ]
+    from graphnsl.beam._pipeline import unbalanced
 
-
-def _output_shards(output: str) -> dict[str, int]:
-    """The `OUTPUT-SSSSS-of-NNNNN` files now there, with their modification times (ns)."""
-    import glob
-    import re
-
-    pattern = re.compile(re.escape(os.path.basename(output)) + r"-\d{5}-of-\d{5}")
-    return {
-        p: os.stat(p).st_mtime_ns
-        for p in glob.glob(glob.escape(output) + "-*-of-*")
-        if pattern.fullmatch(os.path.basename(p))
-    }
+    return unbalanced(counts, BALANCES)
 
 
 def _count_records(path: str) -> int:
@@ -428,7 +413,7 @@ def run(
     import apache_beam as beam
     from apache_beam.metrics.metric import MetricsFilter
 
-    from graphnsl.beam._pipeline import make_pipeline
+    from graphnsl.beam._pipeline import lost_data_error, make_pipeline, output_shards
 
     start = time.perf_counter()
     labeled = _pn.expand_paths(labeled_examples_path, "labeled examples")
@@ -441,7 +426,7 @@ def run(
     output = os.fspath(output_training_data_path)
     check_output_path(output, inputs=labeled + unlabeled + graphs)
     transform = __getattr__("PackNbrs")(add_undirected_edges, max_nbrs, id_feature_name)
-    before = _output_shards(output)
+    before = output_shards(output)
     with make_pipeline(pipeline_args) as pipeline:
         # Files are read whole by one worker each, with the single-process tool's readers
         # (its checksums and its errors naming file and record or line), then spread out.
@@ -470,19 +455,11 @@ def run(
         query = result.metrics().query(MetricsFilter().with_namespace(_NAMESPACE).with_name(name))
         counts[name] = sum((c.committed or 0) for c in query["counters"])
     # This run's shards: new ones, or ones it rewrote (a stale shard set is not counted).
-    shards = sorted(p for p, t in _output_shards(output).items() if before.get(p) != t)
+    shards = sorted(p for p, t in output_shards(output).items() if before.get(p) != t)
     counts["records_in_output"] = sum(_count_records(p) for p in shards)
     problems = check_balances(counts)
     if problems:
-        for path in shards:
-            os.remove(path)
-        raise RuntimeError(
-            f"the Beam runner lost data: {'; '.join(problems)}. The output {output}-*-of-* "
-            "was removed. The counts differ on the two sides of a shuffle, which graphnsl "
-            "code does not touch: the runner dropped elements (Beam 2.77's stock "
-            "FnApiRunner did so with --direct_num_workers=2; graphnsl's local runner turns "
-            "off the flush that caused it). Rerun, or try --direct_num_workers=1."
-        )
+        raise lost_data_error(problems, output, shards)
     counts["output_pattern"] = f"{output}-*-of-*"
     counts["seconds"] = round(time.perf_counter() - start, 3)
     return counts
