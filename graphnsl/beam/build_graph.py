@@ -20,7 +20,10 @@ NSL's graph TSV (`source<TAB>target<TAB>%f`), the same set of lines as
 reader (so a bad record fails naming the file and record, as the single-process tool does),
 builds the pipeline and writes sharded text `OUTPUT-SSSSS-of-NNNNN`. Beam counters (namespace
 `graphnsl.build_graph`) count embeddings read, candidate pairs checked, pairs kept, lines
-written and lines the cap left out, and pairs found more than once (LSH rounds).
+written and lines the cap left out, and pairs found more than once (LSH rounds); each shuffle
+is also counted on both sides (`BALANCES`) and `run()` counts the lines in its shards, and
+removes the output and raises when a pair differs (a runner that lost elements; see
+`graphnsl.beam.pack_nbrs`).
 
 faiss search needs one index over all nodes, which does not fit a Beam pipeline's data
 parallelism, so `ann="faiss"` is refused here: use the single-process tool for it.
@@ -41,6 +44,16 @@ from graphnsl.data import build_graph as _bg
 __all__ = ["BuildGraph", "read_embedding_file", "run", "import_beam"]  # noqa: F822 (lazy)
 
 _NAMESPACE = "graphnsl.build_graph"
+# (what, counted before the shuffle, counted after it): equal unless the runner lost data;
+# `run()` checks them (only the pairs of the mode that ran are non-zero).
+BALANCES = (
+    ("embeddings (ById)", "embeddings_read", "embeddings_received"),
+    ("nodes (GroupBlocks)", "block_entries_sent", "block_entries_received"),
+    ("blocks (GroupBlockPairs)", "block_parts_sent", "block_parts_received"),
+    ("bucket entries (GroupBuckets)", "bucket_entries_sent", "bucket_entries_received"),
+    ("per-source candidates (BySource)", "source_parts_sent", "source_parts_received"),
+    ("lines (Write)", "lines_written", "lines_in_output"),
+)
 _INSTALL_BEAM = "Apache Beam is not installed: pip install 'graphnsl[beam]' (apache-beam[tfrecord])"
 
 
@@ -126,6 +139,7 @@ def _emit(left_ids, right_ids, rows, cols, weights, cap):
         candidates.sort()
         if len(candidates) > cap:  # a source's k best overall are among its k best here
             _counter("lines_capped").inc(len(candidates) - cap)
+        _counter("source_parts_sent").inc()
         yield source, candidates[:cap]
 
 
@@ -202,6 +216,8 @@ def _make_transform():
 
             def top_k(item):
                 source, parts = item
+                parts = list(parts)
+                _counter("source_parts_received").inc(len(parts))
                 candidates = sorted(c for part in parts for c in part)
                 _counter("lines_capped").inc(max(0, len(candidates) - cap))
                 _counter("lines_written").inc(min(cap, len(candidates)))
@@ -213,16 +229,21 @@ def _make_transform():
             blocks, threshold, cap = self.num_blocks, self.threshold, self.cap
 
             def to_block(node):
+                _counter("block_entries_sent").inc()
                 return zlib.crc32(node[0].encode("utf-8")) % blocks, node
 
             def to_block_pairs(item):
                 block, members = item
                 ids, matrix, _ = _stack(members)
+                _counter("block_entries_received").inc(len(ids))
                 for other in range(blocks):
+                    _counter("block_parts_sent").inc()
                     yield (min(block, other), max(block, other)), (block, ids, matrix)
 
             def compare(item):
                 (a, b), parts = item
+                parts = list(parts)
+                _counter("block_parts_received").inc(len(parts))
                 parts = {p[0]: p for p in parts}
                 if a not in parts or b not in parts:
                     return  # an empty block
@@ -252,11 +273,13 @@ def _make_transform():
                     planes_cache[dim] = _ann.lsh_planes(seed, splits, rounds, dim)
                 buckets = _ann.lsh_bucket_ids(vector[None, :], planes_cache[dim])[0]
                 for r, bucket in enumerate(buckets.tolist()):
+                    _counter("bucket_entries_sent").inc()
                     yield (r, bucket), (node_id, vector, buckets)
 
             def compare(item):
                 (r, _), members = item
                 ids, matrix, extra = _stack(members)
+                _counter("bucket_entries_received").inc(len(ids))
                 if len(ids) < 2:
                     return
                 rows, cols, weights = _kept_pairs(matrix, matrix, True, threshold)
@@ -284,6 +307,15 @@ def __getattr__(name: str):
         globals()["BuildGraph"] = transform
         return transform
     raise AttributeError(name)
+
+
+def _count_lines(path: str) -> int:
+    """The non-empty lines of a text file."""
+    count = 0
+    with open(path, "rb") as file:
+        for line in file:
+            count += bool(line.strip())
+    return count
 
 
 def run(
@@ -317,19 +349,22 @@ def run(
 
     Returns:
       A dict: `embeddings`, `lines_written`, `lines_capped`, `pairs_kept`,
-      `candidate_pairs_checked`, `pairs_found_again`, `output_pattern`, `seconds`.
+      `candidate_pairs_checked`, `pairs_found_again`, the shuffle counters of `BALANCES`
+      and `lines_in_output`, `output_pattern`, `seconds`.
 
     Raises:
       ImportError: Beam is not installed (says what to install).
       ValueError, FileNotFoundError: bad settings, inputs or output path (checked before
         the pipeline starts); bad records fail the pipeline naming file and record.
+      RuntimeError: the counters show that the runner lost elements in a shuffle (or the
+        shards hold fewer lines than were made); the output is removed first.
     """
     import time
 
     beam = import_beam()
     from apache_beam.metrics.metric import MetricsFilter
 
-    from graphnsl.beam._pipeline import make_pipeline
+    from graphnsl.beam._pipeline import lost_data_error, make_pipeline, output_shards, unbalanced
 
     start = time.perf_counter()
     del faiss_options
@@ -361,10 +396,12 @@ def run(
     def check_unique(item):
         node_id, vectors = item
         vectors = list(vectors)
+        _counter("embeddings_received").inc(len(vectors))
         if len(vectors) > 1:
             raise ValueError(f"id {node_id!r} appears {len(vectors)} times; ids must be unique")
         return node_id, vectors[0]
 
+    before = output_shards(output)
     with make_pipeline(pipeline_args) as pipeline:
         lines = (
             pipeline
@@ -387,9 +424,16 @@ def run(
         "candidate_pairs_checked": 0,
         "pairs_found_again": 0,
     }
+    counts.update({name: 0 for _, sent, received in BALANCES for name in (sent, received)})
     for name in counts:
         query = result.metrics().query(MetricsFilter().with_namespace(_NAMESPACE).with_name(name))
         counts[name] = sum(c.committed or 0 for c in query["counters"])
+    # This run's shards: new ones, or ones it rewrote (a stale shard set is not counted).
+    shards = sorted(p for p, t in output_shards(output).items() if before.get(p) != t)
+    counts["lines_in_output"] = sum(_count_lines(p) for p in shards)
+    problems = unbalanced(counts, BALANCES)
+    if problems:
+        raise lost_data_error(problems, output, shards)
     counts["embeddings"] = counts.pop("embeddings_read")
     counts["output_pattern"] = f"{output}-*-of-*"
     counts["seconds"] = round(time.perf_counter() - start, 3)

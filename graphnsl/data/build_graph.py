@@ -816,7 +816,11 @@ def main(argv: list[str]) -> None:
         )
         print(
             f"Wrote {result['lines_written']} lines over {result['embeddings']} embeddings "
-            f"to {result['output_pattern']} with {flag.runner}."
+            f"to {result['output_pattern']} with {flag.runner}: "
+            f"{result['pairs_kept']} node pairs kept of "
+            f"{result['candidate_pairs_checked']} candidate pairs checked; "
+            + (f"{result['lines_capped']} lines over the cap of {cap} left out; " if cap else "")
+            + f"{result['pairs_found_again']} pairs found again (LSH rounds) counted once."
         )
         return
     if flag.num_shards:

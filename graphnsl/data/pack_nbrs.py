@@ -1229,7 +1229,11 @@ def main(argv: list[str]) -> None:
         print(
             f"Wrote {result['seeds_written']} examples to {output}-*-of-* with "
             f"{flag.runner}: {result['neighbours_packed']} neighbours packed, "
-            f"{result['edges_read']} edges read."
+            f"{result['edges_read']} edges read; skipped: "
+            f"{result['missing_neighbours_skipped']} seed edges to ids without an example "
+            f"({result['edges_to_ids_without_example']} edges of any source), "
+            f"{result['edges_from_non_seeds']} edges from ids that are not labeled examples; "
+            f"{result['ids_in_both_files']} ids in both example files kept their labeled one."
         )
         return
     result = pack_nbrs(

@@ -1,6 +1,7 @@
 """The Beam build_graph pipeline (DirectRunner, in-process) against the single-process tool."""
 
 import glob
+import re
 import sys
 
 import numpy as np
@@ -117,4 +118,32 @@ def test_cli_runner(inputs, tmp_path, capsys):
         flags.FLAGS.unparse_flags()
     bg.build_graph(inputs / "e-0000[01]-of-00003", tmp_path / "s.tsv", similarity_threshold=0.8)
     assert sorted(_lines(tmp_path / "g.tsv-00000-of-00001")) == sorted(_lines(tmp_path / "s.tsv"))
-    assert "with DirectRunner" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    lines = len(_lines(tmp_path / "s.tsv"))  # both directions of each pair kept
+    assert f"Wrote {lines} lines over 60 embeddings" in out and "with DirectRunner" in out
+    # candidates are the pairs the blocked product puts near the threshold, at most 60 * 59 / 2
+    found = re.search(r"(\d+) node pairs kept of (\d+) candidate pairs checked; 0 pairs found", out)
+    assert found and int(found[1]) == lines // 2 <= int(found[2]) <= 1770
+
+
+def test_run_fails_and_removes_output_when_the_runner_loses_a_node(inputs, tmp_path, monkeypatch):
+    """A shuffle that loses a node (simulated: the grouped block arrives one member short)
+    must fail the run, not leave a graph missing that node's edges."""
+    stack = beam_bg._stack
+
+    def lossy_stack(members):
+        return stack(sorted(members, key=lambda m: m[0])[:-1])
+
+    monkeypatch.setattr(beam_bg, "_stack", lossy_stack)
+    with pytest.raises(
+        RuntimeError, match=r"lost data: nodes \(GroupBlocks\): 60 sent, 57 received"
+    ):
+        beam_bg.run(
+            [str(inputs / "e-0000[01]-of-00003")],
+            tmp_path / "g.tsv",
+            similarity_threshold=0.8,
+            num_shards=2,
+            num_blocks=3,
+            pipeline_args=["--runner=DirectRunner"],
+        )
+    assert not list(tmp_path.glob("g.tsv-*"))  # the wrong shards were removed

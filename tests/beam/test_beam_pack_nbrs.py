@@ -160,6 +160,71 @@ def test_command_line_runner_with_beam_options(tmp_path, capsys):
     argv = ["graphnsl", "pack-nbrs", "--runner=DirectRunner", "--max_nbrs=2", "--num_shards=1"]
     argv += [labeled, unlabeled, graphs, str(tmp_path / "cli"), "--", "--direct_num_workers=1"]
     assert cli.main(argv) == 0
-    assert "Wrote 5 examples" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Wrote 5 examples" in out
+    # a -> ghost is the one seed edge to an id without an example; u3 -> c, u1 -> b and
+    # ghost -> c start at ids that are not labeled examples; b is in both example files.
+    assert (
+        "skipped: 1 seed edges to ids without an example (1 edges of any source), "
+        "3 edges from ids that are not labeled examples; 1 ids in both example files"
+    ) in out
     pn.pack_nbrs(labeled, unlabeled, graphs, tmp_path / "single.tfr", max_nbrs=2)
     assert _by_id([tmp_path / "cli-00000-of-00001"]) == _by_id([tmp_path / "single.tfr"])
+
+
+def test_check_balances_names_each_unequal_shuffle():
+    from graphnsl.beam import pack_nbrs as beam_pack
+
+    counts = {sent: 7 for _, sent, _ in beam_pack.BALANCES}
+    counts.update({received: 7 for _, _, received in beam_pack.BALANCES})
+    assert beam_pack.check_balances(counts) == []
+    counts["candidates_received"] = 4
+    counts["records_in_output"] = 6
+    assert beam_pack.check_balances(counts) == [
+        "candidates (JoinSeeds): 7 sent, 4 received",
+        "records written (Write): 7 sent, 6 received",
+    ]
+    del counts["records_in_output"]  # a pipeline of its own: no shards counted, not a loss
+    assert beam_pack.check_balances(counts) == ["candidates (JoinSeeds): 7 sent, 4 received"]
+
+
+def test_run_fails_and_removes_output_when_the_runner_loses_candidates(tmp_path, monkeypatch):
+    """A runner that drops elements in a shuffle (as Beam 2.77's multi-process FnApiRunner did
+    on 100k nodes) must not leave a silently wrong output: one candidate of seed 'a' is lost
+    between JoinSeeds' two sides here, and run() must see it in the counters."""
+    from graphnsl.beam import pack_nbrs as beam_pack
+
+    labeled, unlabeled, graph = _workload(tmp_path)
+    original = beam_pack._pack
+
+    def lossy_shuffle(item, max_nbrs):
+        source, groups = item
+        if source == b"a":
+            groups = {"seed": groups["seed"], "candidates": list(groups["candidates"])[1:]}
+        yield from original((source, groups), max_nbrs)
+
+    monkeypatch.setattr(beam_pack, "_pack", lossy_shuffle)
+    with pytest.raises(RuntimeError, match=r"lost data: candidates \(JoinSeeds\)") as caught:
+        beam_pack.run(
+            labeled,
+            unlabeled,
+            graph,
+            tmp_path / "beam",
+            add_undirected_edges=True,
+            num_shards=2,
+            pipeline_args=["--runner=DirectRunner"],
+        )
+    # 21 directed (source, target) pairs after both ways and dedup; a self-edge counts once.
+    assert "candidates (JoinSeeds): 21 sent, 20 received." in str(caught.value)
+    assert not list(tmp_path.glob("beam-*"))  # the wrong shards were removed
+
+
+def test_count_records_walks_frames_and_rejects_a_truncated_file(tmp_path):
+    from graphnsl.beam.pack_nbrs import _count_records
+
+    path = tmp_path / "r.tfr"
+    ex.write_examples(path, [ex.make_example({"id": str(i)}) for i in range(3)])
+    assert _count_records(str(path)) == 3
+    path.write_bytes(path.read_bytes()[:-2])
+    with pytest.raises(ValueError, match="truncated TFRecord frame after 2 records"):
+        _count_records(str(path))
