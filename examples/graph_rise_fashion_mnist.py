@@ -25,14 +25,15 @@ the queries and labels, graph and index come from the other 50,000.
 Defaults chosen on the validation split, seed 0: graph cap 3 and multiplier 20 gave kNN@1
 83.35 against 82.35 at the earlier cap 10 and multiplier 1 (softmax 82.20); eleven other
 settings (multiplier 5-50, cap 1-10, unlabeled seed share 0-0.75, 1 or 3 neighbours a seed,
-edge-similarity floor 0.9 or 0.92) gave 82.12-83.03, and training curves peaked at 82.80 (4000 steps), 82.21 (Adam 5e-4) and
-81.68 (unlabeled share 0.875).
-Measured at the defaults (1500 steps x 64, 3 seeds, load average 6-11 on 2 shared cores,
-8 min 44 s wall, 320 s CPU, peak RSS 2.0 GB): at 100 labels/class kNN@1 softmax 80.8,
-triplet 76.2, graph_rise 82.2 (+1.5, short of +2); triplet accuracy 89.3, 90.6, 93.7;
-4354, 3277 and 2254 training (seed) images/s. The strong multiplier shrinks the embedding
-distances, so graph_rise's recall at margin 0.1 is low (27.5 vs 85.3). With all labels: see README.md. A graph-regularized step with one
-neighbour cost 1.59x a plain one.
+edge-similarity floor 0.9 or 0.92) gave 82.12-83.03, and training curves peaked at 82.80
+(4000 steps), 82.21 (Adam 5e-4) and 81.68 (unlabeled share 0.875).
+
+Measured at the defaults (1500 steps x 64, 3 seeds, load average 6-11 on 2 shared cores, 8
+min 44 s wall, 320 s CPU, peak RSS 2.0 GB): at 100 labels/class kNN@1 softmax 80.8, triplet
+76.2, graph_rise 82.2 (+1.5, short of +2); triplet accuracy 89.3, 90.6, 93.7; 4354, 3277 and
+2254 training (seed) images/s. The strong multiplier shrinks the embedding distances, so
+graph_rise's recall at margin 0.1 is low (27.4 vs 85.3). With all labels: see README.md. A
+graph-regularized step with one neighbour cost 1.59x a plain one.
 """
 
 from __future__ import annotations
