@@ -51,51 +51,58 @@ from absl import app, flags
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("data_dir", None, "Folder with the Fashion-MNIST files (default: path rule).")
-flags.DEFINE_integer("labels_per_class", 100, "Labeled training images per class (6000 = all).")
-flags.DEFINE_integer("seeds", 3, "Seeds 0..seeds-1 (label draw, initialization, batches).")
-flags.DEFINE_list("models", ["softmax", "triplet", "graph_rise"], "Models to train.")
-flags.DEFINE_integer("steps", 1500, "Training steps per model (the shared step budget).")
-flags.DEFINE_integer("batch_size", 64, "Seed images per step.")
-flags.DEFINE_float("learning_rate", 2e-3, "Adam learning rate.")
-flags.DEFINE_integer("embedding_dim", 64, "Embedding dimensions.")
-flags.DEFINE_float("triplet_margin", 1.0, "TripletSemiHardLoss margin (L2 on unit vectors).")
-flags.DEFINE_float("graph_multiplier", 20.0, "Graph-RISE: weight of the embedding distance.")
-flags.DEFINE_float(
-    "unlabeled_seed_fraction",
-    0.5,
-    "Graph-RISE: share of each batch's seeds drawn from the unlabeled images (label -1).",
-)
-flags.DEFINE_integer(
-    "graph_neighbors", 1, "Graph-RISE: neighbours fed with each seed (NSL's max_neighbors)."
-)
-flags.DEFINE_enum(
-    "graph_distance", "l2", ["l2", "cosine"], "Graph-RISE: distance between the embeddings."
-)
-flags.DEFINE_integer("max_nbrs_per_node", 3, "Graph: neighbours kept per image (top-k).")
-flags.DEFINE_integer("pca_dim", 64, "Graph: PCA dimensions of the label-free image embedding.")
-flags.DEFINE_float("similarity_threshold", 0.5, "Graph: cosine similarity floor of an edge.")
-flags.DEFINE_integer("num_triplets", 20000, "Seeded test triplets.")
-flags.DEFINE_string("output_dir", None, "Folder for the PNGs and the graph.")
-flags.DEFINE_string("output_json", None, "Write all results here.")
-flags.DEFINE_string("embeddings_dir", None, "Write <model>.npz of the first seed here.")
-flags.DEFINE_integer("tsne_points", 2000, "Test images in the t-SNE pictures (0 = none).")
-flags.DEFINE_integer("ratio_steps", 30, "Steps per block when timing graph vs plain steps.")
-flags.DEFINE_bool("reuse_graph", False, "Reuse output_dir/graph/graph.tsv when present.")
-flags.DEFINE_bool("jit_compile", False, "Compile the training steps with XLA.")
-flags.DEFINE_integer("epochs", 5, "Keras epochs the step budget is split into (logging only).")
-flags.DEFINE_bool(
-    "evaluate_every_epoch",
-    False,
-    "Log the retrieval metrics of the queries (test, or held-out with --validation) after "
-    "every epoch (embedding.callbacks.EmbeddingEvaluation; for model selection, slow).",
-)
-flags.DEFINE_bool(
-    "validation",
-    False,
-    "Model selection: hold out 10,000 training images (seeded) as the queries; labels, graph "
-    "and index come from the other 50,000; the test images are not read.",
-)
+
+
+def define_flags() -> None:
+    """Defines the flags (called by __main__, so importing the module defines none)."""
+    flags.DEFINE_string(
+        "data_dir", None, "Folder with the Fashion-MNIST files (default: path rule)."
+    )
+    flags.DEFINE_integer("labels_per_class", 100, "Labeled training images per class (6000 = all).")
+    flags.DEFINE_integer("seeds", 3, "Seeds 0..seeds-1 (label draw, initialization, batches).")
+    flags.DEFINE_list("models", ["softmax", "triplet", "graph_rise"], "Models to train.")
+    flags.DEFINE_integer("steps", 1500, "Training steps per model (the shared step budget).")
+    flags.DEFINE_integer("batch_size", 64, "Seed images per step.")
+    flags.DEFINE_float("learning_rate", 2e-3, "Adam learning rate.")
+    flags.DEFINE_integer("embedding_dim", 64, "Embedding dimensions.")
+    flags.DEFINE_float("triplet_margin", 1.0, "TripletSemiHardLoss margin (L2 on unit vectors).")
+    flags.DEFINE_float("graph_multiplier", 20.0, "Graph-RISE: weight of the embedding distance.")
+    flags.DEFINE_float(
+        "unlabeled_seed_fraction",
+        0.5,
+        "Graph-RISE: share of each batch's seeds drawn from the unlabeled images (label -1).",
+    )
+    flags.DEFINE_integer(
+        "graph_neighbors", 1, "Graph-RISE: neighbours fed with each seed (NSL's max_neighbors)."
+    )
+    flags.DEFINE_enum(
+        "graph_distance", "l2", ["l2", "cosine"], "Graph-RISE: distance between the embeddings."
+    )
+    flags.DEFINE_integer("max_nbrs_per_node", 3, "Graph: neighbours kept per image (top-k).")
+    flags.DEFINE_integer("pca_dim", 64, "Graph: PCA dimensions of the label-free image embedding.")
+    flags.DEFINE_float("similarity_threshold", 0.5, "Graph: cosine similarity floor of an edge.")
+    flags.DEFINE_integer("num_triplets", 20000, "Seeded test triplets.")
+    flags.DEFINE_string("output_dir", None, "Folder for the PNGs and the graph.")
+    flags.DEFINE_string("output_json", None, "Write all results here.")
+    flags.DEFINE_string("embeddings_dir", None, "Write <model>.npz of the first seed here.")
+    flags.DEFINE_integer("tsne_points", 2000, "Test images in the t-SNE pictures (0 = none).")
+    flags.DEFINE_integer("ratio_steps", 30, "Steps per block when timing graph vs plain steps.")
+    flags.DEFINE_bool("reuse_graph", False, "Reuse output_dir/graph/graph.tsv when present.")
+    flags.DEFINE_bool("jit_compile", False, "Compile the training steps with XLA.")
+    flags.DEFINE_integer("epochs", 5, "Keras epochs the step budget is split into (logging only).")
+    flags.DEFINE_bool(
+        "evaluate_every_epoch",
+        False,
+        "Log the retrieval metrics of the queries (test, or held-out with --validation) after "
+        "every epoch (embedding.callbacks.EmbeddingEvaluation; for model selection, slow).",
+    )
+    flags.DEFINE_bool(
+        "validation",
+        False,
+        "Model selection: hold out 10,000 training images (seeded) as the queries; labels, graph "
+        "and index come from the other 50,000; the test images are not read.",
+    )
+
 
 logger = logging.getLogger("graph_rise")
 
@@ -524,4 +531,5 @@ def pictures(data, first_embeddings, results, out_dir) -> dict:
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
