@@ -523,15 +523,22 @@ class SDNE(_keras().Model):
         """All encoder and decoder weight matrices (for the weight decay)."""
         return [layer.kernel for layer in self.encoder_layers + self.decoder_layers]
 
-    def encode(self, rows) -> list:
-        """The encoder's activations `[f^(1), ..., f^(M) = h]` of `rows` (sparse or dense)."""
+    def encode(self, rows, first_kernel=None) -> list:
+        """The encoder's activations `[f^(1), ..., f^(M) = h]` of `rows` (sparse or dense).
+
+        Args:
+          rows: `[B, input_dim]`, or `[B, C]` with `first_kernel`.
+          first_kernel: optional `[C, d_1]`, the first kernel's rows of the `C` columns
+            `rows` is indexed by (the trainer's gathered slice); the whole kernel if None.
+        """
         import tensorflow as tf
 
         first = self.encoder_layers[0]
+        kernel = first.kernel if first_kernel is None else first_kernel
         if isinstance(rows, tf.SparseTensor):
-            x = tf.sparse.sparse_dense_matmul(rows, first.kernel) + first.bias
+            x = tf.sparse.sparse_dense_matmul(rows, kernel) + first.bias
         else:
-            x = tf.matmul(tf.convert_to_tensor(rows, tf.float32), first.kernel) + first.bias
+            x = tf.matmul(tf.convert_to_tensor(rows, tf.float32), kernel) + first.bias
         x = first.activation(x)
         outputs = [x]
         for layer in self.encoder_layers[1:]:
@@ -539,12 +546,14 @@ class SDNE(_keras().Model):
             outputs.append(x)
         return outputs
 
-    def decode(self, h, columns=None) -> list:
+    def decode(self, h, columns=None, last_kernel=None, last_bias=None) -> list:
         """The decoder's activations `[f_hat^(M-1), ..., f_hat^(1), u_hat]`.
 
         Args:
           h: codes `[B, d]`.
           columns: optional int `[C]`: evaluate `u_hat` only on these columns.
+          last_kernel, last_bias: optional `[d_1, C]` and `[C]`, the last layer's weights
+            of `columns`, already gathered (the trainer's slices).
         """
         import tensorflow as tf
 
@@ -554,11 +563,12 @@ class SDNE(_keras().Model):
             x = layer(x)
             outputs.append(x)
         last = self.decoder_layers[0]
-        if columns is None:
+        if columns is None and last_kernel is None:
             x = last(x)
         else:
-            kernel = tf.gather(last.kernel, columns, axis=1)
-            x = last.activation(tf.matmul(x, kernel) + tf.gather(last.bias, columns))
+            kernel = tf.gather(last.kernel, columns, axis=1) if last_kernel is None else last_kernel
+            bias = tf.gather(last.bias, columns) if last_bias is None else last_bias
+            x = last.activation(tf.matmul(x, kernel) + bias)
         outputs.append(x)
         return outputs
 
@@ -622,11 +632,101 @@ class SDNEConfig:
     output_activation: str = "sigmoid"
 
 
+class _SlicedAdam:
+    """Adam (Kingma & Ba 2015) that updates only the gathered slices of the two N-sized tables.
+
+    SDNE's first encoder kernel `[N, d_1]` and last decoder kernel `[d_1, N]` (with its bias
+    `[N]`) hold most of the weights, but a step touches only the rows of the input columns
+    present in its batch and the output columns it reconstructs. Those slices get Adam's
+    update, their moment estimates too; the rest of the table is left as it is (lazy Adam,
+    as TensorFlow Addons' `LazyAdam`), so a step costs O(touched) instead of O(N d_1).
+    Every other variable gets the plain dense Adam update. Bias correction uses the global
+    step: `var -= lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps)`, Keras' form.
+
+    Args:
+      variables: all trainable variables (slots are made for each, eagerly).
+      learning_rate, beta_1, beta_2, epsilon: Adam's.
+    """
+
+    def __init__(self, variables, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        import tensorflow as tf
+
+        self.learning_rate = float(learning_rate)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self._slots = {
+            id(var): (
+                tf.Variable(tf.zeros_like(var), trainable=False),
+                tf.Variable(tf.zeros_like(var), trainable=False),
+            )
+            for var in variables
+        }
+
+    def _moments(self, m, v, gradient):
+        m = self.beta_1 * m + (1 - self.beta_1) * gradient
+        v = self.beta_2 * v + (1 - self.beta_2) * gradient * gradient
+        return m, v
+
+    def apply(self, dense, sliced):
+        """One step.
+
+        Args:
+          dense: `[(gradient, variable)]`, updated whole.
+          sliced: `[(gradient, variable, index, axis)]`: `gradient` is the loss's gradient
+            with respect to `tf.gather(variable, index, axis=axis)` (`axis` 0 or 1; `index`
+            without repeats), and only that slice changes.
+        """
+        import tensorflow as tf
+
+        self.iterations.assign_add(1)
+        step = tf.cast(self.iterations, tf.float32)
+        alpha = (
+            self.learning_rate
+            * tf.sqrt(1 - tf.pow(self.beta_2, step))
+            / (1 - tf.pow(self.beta_1, step))
+        )
+        for gradient, var in dense:
+            m_slot, v_slot = self._slots[id(var)]
+            m, v = self._moments(m_slot, v_slot, gradient)
+            m_slot.assign(m)
+            v_slot.assign(v)
+            var.assign_sub(alpha * m / (tf.sqrt(v) + self.epsilon))
+        for gradient, var, index, axis in sliced:
+            m_slot, v_slot = self._slots[id(var)]
+            m, v = self._moments(
+                tf.gather(m_slot, index, axis=axis), tf.gather(v_slot, index, axis=axis), gradient
+            )
+            new = tf.gather(var, index, axis=axis) - alpha * m / (tf.sqrt(v) + self.epsilon)
+            for target, value in ((m_slot, m), (v_slot, v), (var, new)):
+                _scatter(target, index, value, axis)
+
+
+def _scatter(var, index, value, axis: int):
+    """`var[index] = value` along `axis` (0 or 1) of a 1-D or 2-D variable."""
+    import tensorflow as tf
+
+    if isinstance(var, _keras().Variable):
+        var = var.value  # the backing tf.Variable
+    if axis == 0:
+        var.scatter_update(tf.IndexedSlices(value, index))
+        return
+    rows = tf.range(tf.shape(var, out_type=index.dtype)[0])
+    grid = tf.stack(tf.meshgrid(rows, index, indexing="ij"), axis=-1)  # [d, C, 2]
+    var.scatter_nd_update(grid, value)
+
+
 class _SDNETrainer:
     """Trains an `SDNE` on the rows of a sparse matrix with the `SDNEConfig` objective.
 
-    Phases: `batches` (NumPy: rows, neighbours, columns), `step` (one gradient step),
-    `fit` (epochs with a progress bar), `embed` (codes of all rows).
+    Minibatches of nodes, as in SDNE: a step takes `batch_size` nodes with their sparse
+    similarity rows and, for the first-order term, the rows of their neighbours. Only the
+    slices of the two N-sized tables that the batch touches enter the step (the first
+    encoder kernel's rows of the columns present in those rows; the last decoder layer's
+    columns being reconstructed) and only they are updated (`_SlicedAdam`). The weight
+    decay `L_r` of a step is over the other kernels and those slices.
+
+    Phases: `batch` (NumPy: rows, neighbours, columns), `losses`, `step` (one gradient
+    step), `fit` (epochs with a progress bar), `embed` (codes of all rows).
     """
 
     def __init__(self, model: SDNE, rows: sp.csr_matrix, config: SDNEConfig, seed: int):
@@ -636,20 +736,29 @@ class _SDNETrainer:
         self.rows = rows
         self.config = config
         self.rng = np.random.default_rng(seed)
-        self.optimizer = _keras().optimizers.Adam(config.learning_rate)
         self.kappa = kappa_weights(len(model.hidden_dims))
         self.first_order = config.beta > 0
+        first, last = model.encoder_layers[0], model.decoder_layers[0]
+        self._tables = (first.kernel, last.kernel, last.bias)
+        table_ids = {id(var) for var in self._tables}
+        self._dense_variables = [
+            var for var in model.trainable_variables if id(var) not in table_ids
+        ]
+        self.optimizer = _SlicedAdam(model.trainable_variables, config.learning_rate)
         self._step = tf.function(self._step_fn, reduce_retracing=True)
 
     @staticmethod
-    def _sparse(block: sp.csr_matrix):
+    def _sparse(block: sp.csr_matrix, columns: np.ndarray | None = None):
+        """A `tf.SparseTensor` of `block`; with `columns`, its columns renumbered into them."""
         import tensorflow as tf
 
         coo = block.tocoo()
+        col = coo.col if columns is None else np.searchsorted(columns, coo.col)
+        shape = coo.shape if columns is None else (coo.shape[0], len(columns))
         return tf.SparseTensor(
-            np.stack([coo.row, coo.col], axis=1).astype(np.int64),
+            np.stack([coo.row, col], axis=1).astype(np.int64),
             coo.data.astype(np.float32),
-            np.asarray(coo.shape, np.int64),
+            np.asarray(shape, np.int64),
         )
 
     def batch(self, nodes: np.ndarray):
@@ -668,32 +777,52 @@ class _SDNETrainer:
             if len(drawn):
                 scale[len(nonzero) :] = (n_cols - len(nonzero)) / len(drawn)
         target = block[:, columns].toarray().astype(np.float32)
+        present = [block.indices]
+        if self.first_order:
+            edges = block.tocoo()
+            neighbours, local = np.unique(edges.col, return_inverse=True)
+            if not len(neighbours):
+                neighbours, local = np.zeros(1, np.int64), np.zeros(0, np.int64)
+            neighbour_block = self.rows[neighbours]
+            present.append(neighbour_block.indices)
+        input_columns = np.unique(np.concatenate(present))
+        if not len(input_columns):  # rows without entries: any one column (its weight gets 0)
+            input_columns = np.zeros(1, np.int64)
         inputs = {
-            "rows": self._sparse(block),
+            "rows": self._sparse(block, input_columns),
+            "input_columns": input_columns.astype(np.int64),
             "columns": columns.astype(np.int64),
             "target": target,
             "scale": scale,
         }
         if self.first_order:
-            adjacency_block = self.rows[nodes].tocoo()
-            neighbours, local = np.unique(adjacency_block.col, return_inverse=True)
-            if not len(neighbours):
-                neighbours, local = np.zeros(1, np.int64), np.zeros(0, np.int64)
             inputs.update(
-                neighbour_rows=self._sparse(self.rows[neighbours]),
-                edge_source=adjacency_block.row.astype(np.int64),
-                edge_target=np.asarray(local, np.int64),
-                edge_weight=adjacency_block.data.astype(np.float32),
+                neighbour_rows=self._sparse(neighbour_block, input_columns),
+                edge_source=edges.row.astype(np.int64),
+                edge_target=np.asarray(local, np.int64).ravel(),
+                edge_weight=edges.data.astype(np.float32),
             )
         return inputs
 
-    def losses(self, inputs) -> dict:
+    def slices(self, inputs):
+        """The batch's slices of the tables: first kernel rows, last kernel columns and bias."""
+        import tensorflow as tf
+
+        first_kernel, last_kernel, last_bias = self._tables
+        return (
+            tf.gather(first_kernel, inputs["input_columns"]),
+            tf.gather(last_kernel, inputs["columns"], axis=1),
+            tf.gather(last_bias, inputs["columns"]),
+        )
+
+    def losses(self, inputs, slices=None) -> dict:
         """The objective's terms on one batch (means over its nodes; `L_r` as is)."""
         import tensorflow as tf
 
         config, model = self.config, self.model
-        hidden = model.encode(inputs["rows"])
-        decoded = model.decode(hidden[-1], inputs["columns"])
+        first_kernel, last_kernel, last_bias = slices or self.slices(inputs)
+        hidden = model.encode(inputs["rows"], first_kernel)
+        decoded = model.decode(hidden[-1], inputs["columns"], last_kernel, last_bias)
         size = tf.cast(tf.shape(inputs["target"])[0], tf.float32)
         rec = second_order_loss(
             inputs["target"], decoded[-1], config.nonzero_weight, inputs["scale"]
@@ -708,14 +837,16 @@ class _SDNETrainer:
         else:
             terms["second_order"] = terms["reconstruction"]
         if self.first_order:
-            h_nbr = model.encode(inputs["neighbour_rows"])[-1]
+            h_nbr = model.encode(inputs["neighbour_rows"], first_kernel)[-1]
             fo = first_order_loss(
                 tf.gather(hidden[-1], inputs["edge_source"]),
                 tf.gather(h_nbr, inputs["edge_target"]),
                 inputs["edge_weight"],
             )
             terms["first_order"] = fo / size
-        terms["weight_decay"] = weight_decay_loss(model.kernels)
+        kernels = [first_kernel, last_kernel]
+        kernels += [layer.kernel for layer in model.encoder_layers[1:] + model.decoder_layers[1:]]
+        terms["weight_decay"] = weight_decay_loss(kernels)
         total = config.alpha * terms["second_order"] + config.gamma * terms["weight_decay"]
         if self.first_order:
             total = total + config.beta * terms["first_order"]
@@ -725,13 +856,26 @@ class _SDNETrainer:
     def _step_fn(self, inputs):
         import tensorflow as tf
 
+        slices = self.slices(inputs)
         with tf.GradientTape() as tape:
-            terms = self.losses(inputs)
-        variables = self.model.trainable_variables
-        self.optimizer.apply_gradients(
-            zip(tape.gradient(terms["total"], variables), variables, strict=True)
+            tape.watch(slices)
+            terms = self.losses(inputs, slices)
+        gradients = tape.gradient(terms["total"], [*self._dense_variables, *slices])
+        dense = list(
+            zip(gradients[: len(self._dense_variables)], self._dense_variables, strict=True)
         )
+        first_kernel, last_kernel, last_bias = self._tables
+        sliced = [
+            (gradients[-3], first_kernel, inputs["input_columns"], 0),
+            (gradients[-2], last_kernel, inputs["columns"], 1),
+            (gradients[-1], last_bias, inputs["columns"], 0),
+        ]
+        self.optimizer.apply(dense, sliced)
         return terms
+
+    def step(self, nodes: np.ndarray) -> dict:
+        """One gradient step on `nodes`; returns the batch's terms before the update."""
+        return {key: float(value) for key, value in self._step(self.batch(nodes)).items()}
 
     def fit(self, epochs: int, label: str = "sdne", verbose: bool = True) -> list[dict]:
         """Runs `epochs` passes over the rows in shuffled batches; returns per-epoch means."""
@@ -741,6 +885,7 @@ class _SDNETrainer:
         size = self.config.batch_size
         history = []
         for epoch in range(epochs):
+            started = time.perf_counter()
             order = self.rng.permutation(n)
             sums: dict[str, float] = {}
             steps = range(0, n, size)
@@ -751,6 +896,7 @@ class _SDNETrainer:
                     sums[key] = sums.get(key, 0.0) + float(value)
                 bar.set_postfix(loss=f"{float(terms['total']):.4g}")
             means = {key: value / len(steps) for key, value in sums.items()}
+            means["seconds"] = time.perf_counter() - started
             logging.info("%s epoch %d: %s", label, epoch + 1, means)
             history.append(means)
         return history

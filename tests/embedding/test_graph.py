@@ -233,3 +233,84 @@ def test_read_tsv_graph(tmp_path):
     path.write_text("a\tb\tx\n")
     with pytest.raises(ValueError, match="line 1"):
         graph.read_tsv_graph(path)
+
+
+def _path_graph(n: int = 30) -> sp.csr_matrix:
+    """A weighted path 0 - 1 - ... - n-1 (weights 1, 0.5, 1, 0.5, ...)."""
+    weights = np.where(np.arange(n - 1) % 2 == 0, 1.0, 0.5).astype(np.float32)
+    a = sp.diags([weights, weights], [1, -1], shape=(n, n), format="csr", dtype=np.float32)
+    return a
+
+
+def test_minibatch_terms_use_the_touched_slices_by_hand():
+    """A batch's loss (sampled columns, neighbours' rows, sliced L_r) against NumPy."""
+    a = _path_graph(30)
+    config = graph.SDNEConfig(
+        hidden_dims=(), alpha=1.0, beta=0.5, gamma=0.1, nonzero_weight=4.0, reconstruction_columns=5
+    )
+    model = graph.SDNE(input_dim=30, hidden_dims=(), embedding_dim=3)
+    trainer = graph._SDNETrainer(model, a, config, seed=0)
+    nodes = np.array([3, 10])
+    inputs = trainer.batch(nodes)
+    # Input columns: the non-zeros of rows 3, 10 and of their neighbours 2, 4, 9, 11.
+    np.testing.assert_array_equal(inputs["input_columns"], [1, 2, 3, 4, 5, 8, 9, 10, 11, 12])
+    columns = np.asarray(inputs["columns"])
+    np.testing.assert_array_equal(columns[:4], [2, 4, 9, 11])  # the batch's non-zeros first
+    terms = trainer.losses(inputs)
+    k1, b1 = (np.asarray(v) for v in (model.encoder_layers[0].kernel, model.encoder_layers[0].bias))
+    v1, c1 = (np.asarray(v) for v in (model.decoder_layers[0].kernel, model.decoder_layers[0].bias))
+
+    def sig(x):
+        return 1 / (1 + np.exp(-x))
+
+    dense = a.toarray()
+    h_all = sig(dense @ k1 + b1)
+    u_hat = sig(h_all[nodes] @ v1[:, columns] + c1[columns])
+    u = dense[nodes][:, columns]
+    scale = np.ones(len(columns))
+    scale[4:] = (30 - 4) / (len(columns) - 4)
+    rec = np.sum(np.where(u > 0, 4.0, 1.0) * (u_hat - u) ** 2 * scale) / 2
+    fo = sum(dense[i, j] * np.sum((h_all[i] - h_all[j]) ** 2) for i in nodes for j in range(30))
+    fo /= 2
+    decay = 0.5 * (np.sum(k1[inputs["input_columns"]] ** 2) + np.sum(v1[:, columns] ** 2))
+    np.testing.assert_allclose(float(terms["reconstruction"]), rec, rtol=1e-5)
+    np.testing.assert_allclose(float(terms["first_order"]), fo, rtol=1e-5)
+    np.testing.assert_allclose(float(terms["weight_decay"]), decay, rtol=1e-5)
+    np.testing.assert_allclose(float(terms["total"]), rec + 0.5 * fo + 0.1 * decay, rtol=1e-5)
+
+
+def test_sliced_adam_step_matches_dense_adam_and_leaves_the_rest():
+    """First step: the sliced update equals Keras' dense Adam on the same (L_r-free) loss.
+
+    Rows of the tables outside the batch have zero gradient, so dense Adam leaves them as
+    they are on the first step too; the second step's untouched slices stay unchanged.
+    """
+    a = _path_graph(30)
+    config = graph.SDNEConfig(
+        hidden_dims=(4,), beta=0.5, gamma=0.0, learning_rate=0.05, reconstruction_columns=6
+    )
+    model = graph.SDNE(input_dim=30, hidden_dims=(4,), embedding_dim=2)
+    reference = graph.SDNE.from_config(model.get_config())
+    reference.set_weights(model.get_weights())
+    trainer = graph._SDNETrainer(model, a, config, seed=0)
+    inputs = trainer.batch(np.array([3, 10]))
+    reference_trainer = graph._SDNETrainer(reference, a, config, seed=0)
+    with tf.GradientTape() as tape:
+        total = reference_trainer.losses(inputs)["total"]
+    variables = reference.trainable_variables
+    optimizer = keras.optimizers.Adam(0.05)
+    optimizer.apply_gradients(zip(tape.gradient(total, variables), variables, strict=True))
+    before = [np.asarray(v) for v in model.trainable_variables]
+    trainer._step(inputs)
+    for got, want in zip(model.trainable_variables, variables, strict=True):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=1e-6)
+    first = model.encoder_layers[0].kernel
+    touched = np.asarray(inputs["input_columns"])
+    untouched = np.setdiff1d(np.arange(30), touched)
+    index = [v.path for v in model.trainable_variables].index(first.path)
+    np.testing.assert_array_equal(np.asarray(first)[untouched], before[index][untouched])
+    assert not np.allclose(np.asarray(first)[touched], before[index][touched])
+    # A second batch far away: the first batch's rows keep their values.
+    kept = np.asarray(first)[[1, 2]].copy()
+    trainer._step(trainer.batch(np.array([25, 27])))
+    np.testing.assert_array_equal(np.asarray(first)[[1, 2]], kept)
