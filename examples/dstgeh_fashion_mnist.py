@@ -53,6 +53,28 @@ flags.DEFINE_string("output_json", None, "All results as JSON.")
 flags.DEFINE_string("codes_out", None, "DSTGeH's database and query codes as .npz.")
 flags.DEFINE_integer("num_queries", 1000, "The first this many test images are the queries.")
 flags.DEFINE_integer("num_neighbors", 10, "Per-node cap of the kNN cosine graph.")
+flags.DEFINE_enum(
+    "graph_features",
+    "raw",
+    ["raw", "centred"],
+    "The cosine graph over the pixels as they are or mean-centred (Pearson correlation).",
+)
+flags.DEFINE_integer(
+    "le_dims", 64, "LE: eigenvectors computed (at least the code length; itq reduces by PCA)."
+)
+flags.DEFINE_float(
+    "diffusion_time", 100.0, "LE: scale eigenvector y by (1 - lambda)^t (diffusion map; 0: LE)."
+)
+flags.DEFINE_bool(
+    "standardize_eigenvectors", True, "LE: unit-variance eigenvectors before the damping."
+)
+flags.DEFINE_bool("row_normalize", True, "itq binarization: unit-length rows first.")
+flags.DEFINE_enum(
+    "binarization",
+    "itq",
+    ["median", "itq"],
+    "Pseudo bits: each embedding dimension at its median, or ITQ-rotated first.",
+)
 flags.DEFINE_integer("cnn_epochs", 3, "Hash CNN epochs.")
 flags.DEFINE_list("sdne_hidden_dims", ["256"], "SDNE encoder hidden widths.")
 flags.DEFINE_float("sdne_alpha", 1.0, "Weight of the second-order term L_so.")
@@ -93,6 +115,12 @@ def _config(graph_embedding: str, loss: str):
     return DSTGeHConfig(
         graph_embedding=graph_embedding,
         num_neighbors=FLAGS.num_neighbors,
+        graph_features=FLAGS.graph_features,
+        binarization=FLAGS.binarization,
+        le_dims=FLAGS.le_dims,
+        diffusion_time=FLAGS.diffusion_time,
+        standardize_eigenvectors=FLAGS.standardize_eigenvectors,
+        row_normalize=FLAGS.row_normalize,
         sdne=sdne,
         loss=loss,
         cnn_epochs=FLAGS.cnn_epochs,
@@ -103,7 +131,7 @@ def _config(graph_embedding: str, loss: str):
 class Experiment:
     """The data, the graph, and one method at a time scored on the fixed protocol."""
 
-    def __init__(self):
+    def __init__(self, bits_list):
         import faiss
 
         from graphnsl.data import fashion_mnist
@@ -120,7 +148,9 @@ class Experiment:
             np.float32
         )
         started = time.perf_counter()
-        self.graph = dstgeh.knn_cosine_graph(self.database, FLAGS.num_neighbors, seed=FLAGS.seed)
+        vectors, mean = dstgeh.graph_features(self.database, FLAGS.graph_features)
+        query_vectors, _ = dstgeh.graph_features(self.queries, FLAGS.graph_features, mean)
+        self.graph = dstgeh.knn_cosine_graph(vectors, FLAGS.num_neighbors, seed=FLAGS.seed)
         self.graph_seconds = time.perf_counter() - started
         logging.info(
             "kNN graph: %d nodes, %d directed entries, %.1f s",
@@ -128,15 +158,14 @@ class Experiment:
             self.graph.nnz,
             self.graph_seconds,
         )
-        unit = self.database / np.maximum(
-            np.linalg.norm(self.database, axis=1, keepdims=True), 1e-6
-        )
+        unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-6)
         index = faiss.IndexFlatIP(unit.shape[1])
         index.add(unit)
-        unit_q = self.queries / np.maximum(
-            np.linalg.norm(self.queries, axis=1, keepdims=True), 1e-6
+        unit_q = query_vectors / np.maximum(
+            np.linalg.norm(query_vectors, axis=1, keepdims=True), 1e-6
         )
         self.query_similarity, self.query_neighbours = index.search(unit_q, FLAGS.num_neighbors)
+        self.bits_list = sorted(set(bits_list) | ({FLAGS.ablation_bits} - {0}))
         self.results: list[dict] = []
         self.codes: dict[str, np.ndarray] = {}
         self.embeddings: dict[tuple[str, int], object] = {}
@@ -200,15 +229,20 @@ class Experiment:
 
         config = _config(graph_embedding, loss)
         model = DSTGeH(bits, config)
-        key = (graph_embedding, bits)
         started = time.perf_counter()
-        if key in self.embeddings:
-            embedding, embed_seconds = self.embeddings[key]
-            model.fit_pseudo_bits(embedding=embedding)
+        if graph_embedding == "le":
+            # The eigenvectors come in order of eigenvalue, so one eigensolve at the largest
+            # size serves every length (median: its first b columns; itq: PCA to b).
+            key = ("le", max(FLAGS.le_dims, *self.bits_list))
         else:
-            model.fit_pseudo_bits(adjacency=self.graph)
-            embed_seconds = time.perf_counter() - started
-            self.embeddings[key] = (model.embedding_, embed_seconds)
+            key = (graph_embedding, bits)
+        if key not in self.embeddings:
+            from graphnsl.hashing.dstgeh import embed_graph
+
+            embedding = embed_graph(self.graph, key[1], config)
+            self.embeddings[key] = (embedding, time.perf_counter() - started)
+        embedding, embed_seconds = self.embeddings[key]
+        model.fit_pseudo_bits(embedding=embedding)
         if pseudo:
             query_codes = model.out_of_sample_bits(self.query_neighbours, self.query_similarity)
             self.score(
@@ -290,7 +324,7 @@ def main(argv):
     if FLAGS.output_dir:
         os.makedirs(FLAGS.output_dir, exist_ok=True)
     started = time.perf_counter()
-    experiment = Experiment()
+    experiment = Experiment(bits_list)
     names = {"le": "LE", "deepwalk": "DeepWalk", "sdne": "SDNE", "sdne_sae": "SDNE+SAE"}
     main_label = f"DSTGeH ({names[FLAGS.graph_embedding]}, {FLAGS.loss.upper()})"
     codes = {}

@@ -36,7 +36,7 @@ flags.DEFINE_integer("walk_length", 40, "DeepWalk: nodes per walk.")
 flags.DEFINE_integer("window", 5, "DeepWalk: skip-gram window.")
 flags.DEFINE_integer("negatives", 5, "DeepWalk: negative samples per pair.")
 flags.DEFINE_integer("epochs", 1, "DeepWalk: passes over the pairs; SDNE: epochs.")
-flags.DEFINE_integer("batch_size", 1024, "DeepWalk: pairs per step.")
+flags.DEFINE_integer("batch_size", 2048, "DeepWalk: pairs per step.")
 flags.DEFINE_float("learning_rate", 0.01, "DeepWalk / SDNE Adam learning rate.")
 flags.DEFINE_float("sdne_beta", 0.1, "SDNE: first-order weight.")
 flags.DEFINE_list(

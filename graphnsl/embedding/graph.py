@@ -5,7 +5,8 @@ needed; see `read_tsv_graph` for NSL's TSV graphs) and returns float32 node embe
 `[N, dim]`:
 
 - `laplacian_eigenmaps`: the `dim` smallest non-trivial generalized eigenvectors of
-  `L y = lambda D y` (Belkin & Niyogi 2003), through `scipy.sparse.linalg.eigsh`.
+  `L y = lambda D y` (Belkin & Niyogi 2003), through `scipy.sparse.linalg.eigsh`;
+  `diffusion_map`: the same scaled by `(1 - lambda)^t` (Coifman & Lafon 2006).
 - `deepwalk`: truncated weighted random walks (Perozzi et al. 2014) fed to a skip-gram
   word2vec with negative sampling (`SkipGram`, a Keras model, and `NegativeSamplingLoss`).
 - `sdne`: Structural Deep Network Embedding (Wang, Cui & Zhu, KDD 2016), a deep autoencoder
@@ -34,6 +35,7 @@ from absl import logging
 __all__ = [
     "read_tsv_graph",
     "laplacian_eigenmaps",
+    "diffusion_map",
     "random_walks",
     "skipgram_pairs",
     "SkipGram",
@@ -109,7 +111,7 @@ def _check_adjacency(adjacency, name: str = "adjacency") -> sp.csr_matrix:
 # ------------------------------------------------------------------ Laplacian eigenmaps
 
 
-def laplacian_eigenmaps(adjacency, dim: int, seed: int = 0) -> np.ndarray:
+def laplacian_eigenmaps(adjacency, dim: int, seed: int = 0, return_eigenvalues: bool = False):
     """The `dim` smallest non-trivial eigenvectors of `L y = lambda D y` (`L = D - W`).
 
     Computed as eigenvectors `v` of the normalized adjacency `D^-1/2 W D^-1/2` with the
@@ -120,9 +122,11 @@ def laplacian_eigenmaps(adjacency, dim: int, seed: int = 0) -> np.ndarray:
       adjacency: symmetric sparse `[N, N]`, weights >= 0.
       dim: embedding size, < N - 1.
       seed: seeds `eigsh`'s start vector.
+      return_eigenvalues: also return the eigenvalues `lambda` (of `L y = lambda D y`).
 
     Returns:
-      float32 `[N, dim]`, columns in order of increasing eigenvalue of `L`.
+      float32 `[N, dim]`, columns in order of increasing eigenvalue of `L`; with
+      `return_eigenvalues`, `(embedding, float64 [dim] eigenvalues)`.
     """
     from scipy.sparse.linalg import eigsh
 
@@ -143,7 +147,44 @@ def laplacian_eigenmaps(adjacency, dim: int, seed: int = 0) -> np.ndarray:
     embedding = inv_sqrt[:, None] * vectors
     # Fix each column's sign so results do not depend on the eigensolver's choice.
     signs = np.sign(embedding[np.argmax(np.abs(embedding), axis=0), np.arange(dim)])
-    return (embedding * np.where(signs == 0, 1, signs)).astype(np.float32)
+    embedding = (embedding * np.where(signs == 0, 1, signs)).astype(np.float32)
+    if return_eigenvalues:
+        # eigenvalue of D^-1/2 W D^-1/2 + I is 2 - lambda.
+        return embedding, np.clip(2.0 - values[order[1:]], 0.0, 2.0)
+    return embedding
+
+
+def diffusion_map(
+    adjacency, dim: int, time: float = 1.0, standardize: bool = False, seed: int = 0
+) -> np.ndarray:
+    """Diffusion maps (Coifman & Lafon 2006): Laplacian eigenmaps scaled by `(1 - lambda)^t`.
+
+    `1 - lambda` are the eigenvalues of the random-walk matrix `D^-1 W` whose right
+    eigenvectors are the eigenmaps `y`; `t` steps of the walk damp each `y` by
+    `(1 - lambda)^t`, so the smooth, low-frequency coordinates dominate distances and the
+    noisy high-frequency ones (often localized on a few nodes of a kNN graph) fade.
+    `t = 0` gives the eigenmaps themselves.
+
+    Args:
+      adjacency: symmetric sparse `[N, N]`, weights >= 0.
+      dim: embedding size, < N - 1.
+      time: the diffusion time t >= 0.
+      standardize: scale each eigenvector to mean 0 and variance 1 over the nodes before
+        the damping (instead of the eigenmaps' `y^T D y = 1`), so that the damping alone
+        sets the coordinates' relative scales.
+      seed: seeds `eigsh`.
+
+    Returns:
+      float32 `[N, dim]`.
+    """
+    if time < 0:
+        raise ValueError(f"diffusion time must be >= 0, got {time}")
+    embedding, values = laplacian_eigenmaps(adjacency, dim, seed=seed, return_eigenvalues=True)
+    if standardize:
+        embedding = embedding - embedding.mean(axis=0)
+        embedding = embedding / np.maximum(embedding.std(axis=0), 1e-12)
+    weights = np.abs(1.0 - values) ** float(time)
+    return (embedding * weights[None, :]).astype(np.float32)
 
 
 # ------------------------------------------------------------------ DeepWalk

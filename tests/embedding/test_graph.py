@@ -314,3 +314,24 @@ def test_sliced_adam_step_matches_dense_adam_and_leaves_the_rest():
     kept = np.asarray(first)[[1, 2]].copy()
     trainer._step(trainer.batch(np.array([25, 27])))
     np.testing.assert_array_equal(np.asarray(first)[[1, 2]], kept)
+
+
+def test_diffusion_map_scales_eigenmaps_by_walk_eigenvalues():
+    a = two_cliques()
+    dense = a.toarray().astype(np.float64)
+    degree = dense.sum(axis=1)
+    embedding, values = graph.laplacian_eigenmaps(a, dim=3, return_eigenvalues=True)
+    d_inv = np.diag(degree**-0.5)
+    expected = np.sort(np.linalg.eigvalsh(np.eye(12) - d_inv @ dense @ d_inv))[1:4]
+    np.testing.assert_allclose(values, expected, atol=1e-5)
+    diffused = graph.diffusion_map(a, dim=3, time=4.0)
+    np.testing.assert_allclose(diffused, embedding * (1 - expected) ** 4, atol=1e-5)
+    # Each column is a right eigenvector of the walk matrix D^-1 W with eigenvalue 1 - lambda.
+    walk = dense / degree[:, None]
+    np.testing.assert_allclose(walk @ diffused, diffused * (1 - expected), atol=1e-5)
+    np.testing.assert_allclose(graph.diffusion_map(a, dim=3, time=0.0), embedding, atol=1e-6)
+    standardized = graph.diffusion_map(a, dim=3, time=2.0, standardize=True)
+    unit = (embedding - embedding.mean(axis=0)) / embedding.std(axis=0)
+    np.testing.assert_allclose(standardized, unit * (1 - expected) ** 2, atol=1e-4)
+    with pytest.raises(ValueError, match="diffusion time"):
+        graph.diffusion_map(a, dim=3, time=-1.0)
