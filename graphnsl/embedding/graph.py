@@ -15,8 +15,9 @@ needed; see `read_tsv_graph` for NSL's TSV graphs) and returns float32 node embe
   DSTGeH (Liu et al., ICME 2020): `pretrain=True`.
 
 SDNE scales to large sparse graphs: a step takes a batch of nodes with their sparse rows
-(the encoder's first layer is a sparse-dense product), the first-order term runs over the
-edges leaving the batch (the neighbours' rows are encoded too), and with
+(the encoder's first layer is a sparse-dense product) and updates only the slices of the
+N-sized weight tables it touches (lazy Adam); the first-order term runs over the edges
+leaving the batch against a table of the other ends' latest codes; and with
 `reconstruction_columns=M` the decoder is evaluated only on the batch's non-zero columns
 plus M random columns, whose error is scaled to an unbiased estimate of the full row's.
 """
@@ -499,6 +500,29 @@ def weight_decay_loss(kernels):
     return total
 
 
+class _OutputLayer(_keras().layers.Layer):
+    """A dense layer with its kernel stored transposed, `[units, input_dim]`.
+
+    `call(x) = act(x K^T + b)`; `columns(x, index)` evaluates only the outputs in `index`
+    from the kernel's rows `K[index]`, a contiguous gather (SDNE's reconstruction of
+    sampled columns, with row-wise sparse updates of the `[N, d_1]` kernel).
+    """
+
+    def __init__(self, units: int, input_dim: int, activation: str, **kwargs):
+        super().__init__(**kwargs)
+        keras = _keras()
+        self.units, self.input_dim = int(units), int(input_dim)
+        self.activation = keras.activations.get(activation)
+        self.kernel = self.add_weight(
+            shape=(self.units, self.input_dim), initializer="glorot_uniform", name="kernel"
+        )
+        self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
+
+    def call(self, x):
+        ops = _keras().ops
+        return self.activation(ops.matmul(x, ops.transpose(self.kernel)) + self.bias)
+
+
 @_register
 class SDNE(_keras().Model):
     """SDNE's deep autoencoder of adjacency rows (Wang, Cui & Zhu, KDD 2016).
@@ -506,7 +530,8 @@ class SDNE(_keras().Model):
     Encoder: dims `[input_dim] + hidden_dims + [embedding_dim]`, each layer
     `f^(m) = act(f^(m-1) W_m + b_m)`, `hidden_activation` inside, `embedding_activation` on
     the code `h = f^(M)`. Decoder: the mirror, `f_hat^(m-1) = act(f_hat^(m) V_m + c_m)`,
-    `output_activation` on the reconstruction `u_hat = f_hat^(0)`. The encoder's first layer
+    `output_activation` on the reconstruction `u_hat = f_hat^(0)`; the last decoder layer
+    keeps `V_1` transposed, `decoder_layers[0].kernel` is `[input_dim, d_1]`. The encoder's first layer
     takes a `tf.SparseTensor` (a batch of sparse adjacency rows) or a dense tensor; the
     decoder's last layer can be evaluated on a subset of columns.
 
@@ -550,12 +575,13 @@ class SDNE(_keras().Model):
                 name=f"encoder_{m}",
             )
             enc.build((None, dims[m - 1]))
-            dec = keras.layers.Dense(
-                dims[m - 1],
-                activation=output_activation if m == 1 else hidden_activation,
-                name=f"decoder_{m}",
-            )
-            dec.build((None, dims[m]))
+            if m == 1:
+                dec = _OutputLayer(dims[0], dims[1], output_activation, name="decoder_1")
+            else:
+                dec = keras.layers.Dense(
+                    dims[m - 1], activation=hidden_activation, name=f"decoder_{m}"
+                )
+                dec.build((None, dims[m]))
             self.encoder_layers.append(enc)
             self.decoder_layers.append(dec)
 
@@ -593,8 +619,9 @@ class SDNE(_keras().Model):
         Args:
           h: codes `[B, d]`.
           columns: optional int `[C]`: evaluate `u_hat` only on these columns.
-          last_kernel, last_bias: optional `[d_1, C]` and `[C]`, the last layer's weights
-            of `columns`, already gathered (the trainer's slices).
+          last_kernel, last_bias: optional `[C, d_1]` and `[C]`, the last layer's weights
+            of `columns` (rows of its transposed kernel), already gathered (the trainer's
+            slices).
         """
         import tensorflow as tf
 
@@ -607,9 +634,9 @@ class SDNE(_keras().Model):
         if columns is None and last_kernel is None:
             x = last(x)
         else:
-            kernel = tf.gather(last.kernel, columns, axis=1) if last_kernel is None else last_kernel
+            kernel = tf.gather(last.kernel, columns) if last_kernel is None else last_kernel
             bias = tf.gather(last.bias, columns) if last_bias is None else last_bias
-            x = last.activation(tf.matmul(x, kernel) + bias)
+            x = last.activation(tf.matmul(x, kernel, transpose_b=True) + bias)
         outputs.append(x)
         return outputs
 
@@ -676,8 +703,8 @@ class SDNEConfig:
 class _SlicedAdam:
     """Adam (Kingma & Ba 2015) that updates only the gathered slices of the two N-sized tables.
 
-    SDNE's first encoder kernel `[N, d_1]` and last decoder kernel `[d_1, N]` (with its bias
-    `[N]`) hold most of the weights, but a step touches only the rows of the input columns
+    SDNE's first encoder kernel `[N, d_1]` and last decoder kernel (stored transposed,
+    `[N, d_1]`, with its bias `[N]`) hold most of the weights, but a step touches only the rows of the input columns
     present in its batch and the output columns it reconstructs. Those slices get Adam's
     update, their moment estimates too; the rest of the table is left as it is (lazy Adam,
     as TensorFlow Addons' `LazyAdam`), so a step costs O(touched) instead of O(N d_1).
@@ -713,9 +740,9 @@ class _SlicedAdam:
 
         Args:
           dense: `[(gradient, variable)]`, updated whole.
-          sliced: `[(gradient, variable, index, axis)]`: `gradient` is the loss's gradient
-            with respect to `tf.gather(variable, index, axis=axis)` (`axis` 0 or 1; `index`
-            without repeats), and only that slice changes.
+          sliced: `[(gradient, variable, index)]`: `gradient` is the loss's gradient with
+            respect to the rows `tf.gather(variable, index)` (`index` without repeats), and
+            only those rows change.
         """
         import tensorflow as tf
 
@@ -732,39 +759,30 @@ class _SlicedAdam:
             m_slot.assign(m)
             v_slot.assign(v)
             var.assign_sub(alpha * m / (tf.sqrt(v) + self.epsilon))
-        for gradient, var, index, axis in sliced:
+        for gradient, var, index in sliced:
             m_slot, v_slot = self._slots[id(var)]
-            m, v = self._moments(
-                tf.gather(m_slot, index, axis=axis), tf.gather(v_slot, index, axis=axis), gradient
-            )
-            new = tf.gather(var, index, axis=axis) - alpha * m / (tf.sqrt(v) + self.epsilon)
+            m, v = self._moments(tf.gather(m_slot, index), tf.gather(v_slot, index), gradient)
+            new = tf.gather(var, index) - alpha * m / (tf.sqrt(v) + self.epsilon)
             for target, value in ((m_slot, m), (v_slot, v), (var, new)):
-                _scatter(target, index, value, axis)
-
-
-def _scatter(var, index, value, axis: int):
-    """`var[index] = value` along `axis` (0 or 1) of a 1-D or 2-D variable."""
-    import tensorflow as tf
-
-    if isinstance(var, _keras().Variable):
-        var = var.value  # the backing tf.Variable
-    if axis == 0:
-        var.scatter_update(tf.IndexedSlices(value, index))
-        return
-    rows = tf.range(tf.shape(var, out_type=index.dtype)[0])
-    grid = tf.stack(tf.meshgrid(rows, index, indexing="ij"), axis=-1)  # [d, C, 2]
-    var.scatter_nd_update(grid, value)
+                if isinstance(target, _keras().Variable):
+                    target = target.value  # the backing tf.Variable
+                target.scatter_update(tf.IndexedSlices(value, index))
 
 
 class _SDNETrainer:
     """Trains an `SDNE` on the rows of a sparse matrix with the `SDNEConfig` objective.
 
     Minibatches of nodes, as in SDNE: a step takes `batch_size` nodes with their sparse
-    similarity rows and, for the first-order term, the rows of their neighbours. Only the
-    slices of the two N-sized tables that the batch touches enter the step (the first
-    encoder kernel's rows of the columns present in those rows; the last decoder layer's
-    columns being reconstructed) and only they are updated (`_SlicedAdam`). The weight
-    decay `L_r` of a step is over the other kernels and those slices.
+    similarity rows. The first-order term runs over every edge leaving the batch; the far
+    end's code comes from a table of all nodes' codes (`codes`, encoded once at the start,
+    then each batch's rows written back after its step), so it is a constant in the step:
+    edge (i, j) moves h_i when i is in a batch and h_j when j is (the graph is symmetric),
+    and a step never encodes the neighbours' rows (their columns would be the 2-hop
+    neighbourhood, half of a 60,000-node kNN graph for 256 nodes). Only the slices of the
+    two N-sized tables that the batch touches enter the step (the first encoder kernel's
+    rows of the columns present in the batch's rows; the last decoder layer's columns being
+    reconstructed) and only they are updated (`_SlicedAdam`). The weight decay `L_r` of a
+    step is over the other kernels and those slices.
 
     Phases: `batch` (NumPy: rows, neighbours, columns), `losses`, `step` (one gradient
     step), `fit` (epochs with a progress bar), `embed` (codes of all rows).
@@ -786,6 +804,9 @@ class _SDNETrainer:
             var for var in model.trainable_variables if id(var) not in table_ids
         ]
         self.optimizer = _SlicedAdam(model.trainable_variables, config.learning_rate)
+        if self.first_order:
+            # Every node's current code, for the far ends of the batch's edges.
+            self.codes = tf.Variable(self.embed()[-1], trainable=False)
         self._step = tf.function(self._step_fn, reduce_retracing=True)
 
     @staticmethod
@@ -819,13 +840,6 @@ class _SDNETrainer:
                 scale[len(nonzero) :] = (n_cols - len(nonzero)) / len(drawn)
         target = block[:, columns].toarray().astype(np.float32)
         present = [block.indices]
-        if self.first_order:
-            edges = block.tocoo()
-            neighbours, local = np.unique(edges.col, return_inverse=True)
-            if not len(neighbours):
-                neighbours, local = np.zeros(1, np.int64), np.zeros(0, np.int64)
-            neighbour_block = self.rows[neighbours]
-            present.append(neighbour_block.indices)
         input_columns = np.unique(np.concatenate(present))
         if not len(input_columns):  # rows without entries: any one column (its weight gets 0)
             input_columns = np.zeros(1, np.int64)
@@ -837,10 +851,11 @@ class _SDNETrainer:
             "scale": scale,
         }
         if self.first_order:
+            edges = block.tocoo()
             inputs.update(
-                neighbour_rows=self._sparse(neighbour_block, input_columns),
+                nodes=np.asarray(nodes, np.int64),
                 edge_source=edges.row.astype(np.int64),
-                edge_target=np.asarray(local, np.int64).ravel(),
+                edge_target=edges.col.astype(np.int64),
                 edge_weight=edges.data.astype(np.float32),
             )
         return inputs
@@ -852,7 +867,7 @@ class _SDNETrainer:
         first_kernel, last_kernel, last_bias = self._tables
         return (
             tf.gather(first_kernel, inputs["input_columns"]),
-            tf.gather(last_kernel, inputs["columns"], axis=1),
+            tf.gather(last_kernel, inputs["columns"]),
             tf.gather(last_bias, inputs["columns"]),
         )
 
@@ -878,10 +893,9 @@ class _SDNETrainer:
         else:
             terms["second_order"] = terms["reconstruction"]
         if self.first_order:
-            h_nbr = model.encode(inputs["neighbour_rows"], first_kernel)[-1]
             fo = first_order_loss(
                 tf.gather(hidden[-1], inputs["edge_source"]),
-                tf.gather(h_nbr, inputs["edge_target"]),
+                tf.gather(self.codes, inputs["edge_target"]),
                 inputs["edge_weight"],
             )
             terms["first_order"] = fo / size
@@ -892,6 +906,8 @@ class _SDNETrainer:
         if self.first_order:
             total = total + config.beta * terms["first_order"]
         terms["total"] = total
+        if self.first_order:
+            terms["codes"] = tf.stop_gradient(hidden[-1])
         return terms
 
     def _step_fn(self, inputs):
@@ -907,11 +923,13 @@ class _SDNETrainer:
         )
         first_kernel, last_kernel, last_bias = self._tables
         sliced = [
-            (gradients[-3], first_kernel, inputs["input_columns"], 0),
-            (gradients[-2], last_kernel, inputs["columns"], 1),
-            (gradients[-1], last_bias, inputs["columns"], 0),
+            (gradients[-3], first_kernel, inputs["input_columns"]),
+            (gradients[-2], last_kernel, inputs["columns"]),
+            (gradients[-1], last_bias, inputs["columns"]),
         ]
         self.optimizer.apply(dense, sliced)
+        if self.first_order:
+            self.codes.scatter_update(tf.IndexedSlices(terms.pop("codes"), inputs["nodes"]))
         return terms
 
     def step(self, nodes: np.ndarray) -> dict:
@@ -987,7 +1005,8 @@ def _pretrain_layers(model: SDNE, rows: sp.csr_matrix, config: SDNEConfig, seed:
         trainer.fit(config.pretrain_epochs, label=f"pretrain layer {m}/{depth}", verbose=verbose)
         enc.kernel.assign(layer_model.encoder_layers[0].kernel)
         enc.bias.assign(layer_model.encoder_layers[0].bias)
-        dec.kernel.assign(layer_model.decoder_layers[0].kernel)
+        kernel = layer_model.decoder_layers[0].kernel  # stored transposed
+        dec.kernel.assign(kernel if m == 1 else _keras().ops.transpose(kernel))
         dec.bias.assign(layer_model.decoder_layers[0].bias)
         if m < depth:
             inputs = sp.csr_matrix(trainer.embed()[-1])

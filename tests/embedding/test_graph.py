@@ -155,6 +155,7 @@ def test_sdne_trainer_terms_match_numpy():
     terms = trainer.losses(trainer.batch(nodes))
     (k1, b1), (k2, b2) = [(np.asarray(x.kernel), np.asarray(x.bias)) for x in model.encoder_layers]
     (v1, c1), (v2, c2) = [(np.asarray(x.kernel), np.asarray(x.bias)) for x in model.decoder_layers]
+    v1 = v1.T  # the last decoder layer stores its kernel transposed
 
     def sig(x):
         return 1 / (1 + np.exp(-x))
@@ -173,7 +174,11 @@ def test_sdne_trainer_terms_match_numpy():
     _, h_all = encode(dense)
     fo = sum(dense[i, j] * np.sum((h_all[i] - h_all[j]) ** 2) for i in nodes for j in range(6))
     fo /= 2
-    decay = 0.5 * sum(np.sum(k**2) for k in (k1, v1, k2, v2))
+    # L_r of a step: the first kernel's rows of the batch's columns (rows 0 and 4 have
+    # non-zeros in columns 1, 2 and 3, 5), every other kernel whole.
+    present = np.asarray(trainer.batch(nodes)["input_columns"])
+    np.testing.assert_array_equal(present, [1, 2, 3, 5])
+    decay = 0.5 * sum(np.sum(k**2) for k in (k1[present], v1, k2, v2))
     total = 1.5 * (0.8 * rec + 0.2 * soh) + 0.7 * fo + 0.01 * decay
     np.testing.assert_allclose(float(terms["reconstruction"]), rec, rtol=1e-5)
     np.testing.assert_allclose(float(terms["hidden"]), soh, rtol=1e-5)
@@ -252,13 +257,15 @@ def test_minibatch_terms_use_the_touched_slices_by_hand():
     trainer = graph._SDNETrainer(model, a, config, seed=0)
     nodes = np.array([3, 10])
     inputs = trainer.batch(nodes)
-    # Input columns: the non-zeros of rows 3, 10 and of their neighbours 2, 4, 9, 11.
-    np.testing.assert_array_equal(inputs["input_columns"], [1, 2, 3, 4, 5, 8, 9, 10, 11, 12])
+    # Input columns: the non-zeros of rows 3 and 10 (the neighbours' codes come from the
+    # trainer's code table, here just encoded from the same weights).
+    np.testing.assert_array_equal(inputs["input_columns"], [2, 4, 9, 11])
     columns = np.asarray(inputs["columns"])
     np.testing.assert_array_equal(columns[:4], [2, 4, 9, 11])  # the batch's non-zeros first
     terms = trainer.losses(inputs)
     k1, b1 = (np.asarray(v) for v in (model.encoder_layers[0].kernel, model.encoder_layers[0].bias))
     v1, c1 = (np.asarray(v) for v in (model.decoder_layers[0].kernel, model.decoder_layers[0].bias))
+    v1 = v1.T  # stored transposed
 
     def sig(x):
         return 1 / (1 + np.exp(-x))
@@ -310,10 +317,19 @@ def test_sliced_adam_step_matches_dense_adam_and_leaves_the_rest():
     index = [v.path for v in model.trainable_variables].index(first.path)
     np.testing.assert_array_equal(np.asarray(first)[untouched], before[index][untouched])
     assert not np.allclose(np.asarray(first)[touched], before[index][touched])
-    # A second batch far away: the first batch's rows keep their values.
-    kept = np.asarray(first)[[1, 2]].copy()
+    # The code table holds the batch's codes from before the update; the rest as encoded.
+    codes = np.asarray(trainer.codes)
+    np.testing.assert_allclose(codes, np.asarray(reference_trainer.codes), atol=1e-6)
+    # A second batch far away: the first batch's rows keep their values; its nodes' codes
+    # are written to the table.
+    kept = np.asarray(first)[[2, 4]].copy()
     trainer._step(trainer.batch(np.array([25, 27])))
-    np.testing.assert_array_equal(np.asarray(first)[[1, 2]], kept)
+    np.testing.assert_array_equal(np.asarray(first)[[2, 4]], kept)
+    fresh = trainer.embed()[-1]
+    np.testing.assert_array_equal(np.asarray(trainer.codes)[[3, 10]], codes[[3, 10]])
+    assert not np.allclose(np.asarray(trainer.codes)[[25, 27]], codes[[25, 27]])
+    np.testing.assert_allclose(np.asarray(trainer.codes)[[0, 15]], codes[[0, 15]])
+    assert fresh.shape == (30, 2)
 
 
 def test_diffusion_map_scales_eigenmaps_by_walk_eigenvalues():
