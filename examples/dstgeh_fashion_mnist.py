@@ -43,7 +43,7 @@ from absl import app, flags, logging
 FLAGS = flags.FLAGS
 flags.DEFINE_list("bits", ["16", "32", "48", "64"], "Code lengths.")
 flags.DEFINE_enum(
-    "graph_embedding", "sdne_sae", ["le", "deepwalk", "sdne", "sdne_sae"], "DSTGeH's stage 1."
+    "graph_embedding", "le", ["le", "deepwalk", "sdne", "sdne_sae"], "DSTGeH's stage 1."
 )
 flags.DEFINE_enum("loss", "bcel", ["bcel", "mlml"], "The hash CNN's loss.")
 flags.DEFINE_integer("ablation_bits", 48, "Code length of the ablation; 0 skips it.")
@@ -91,6 +91,15 @@ flags.DEFINE_integer(
     2048,
     "Random columns per step besides the non-zero ones (0: all).",
 )
+flags.DEFINE_enum(
+    "sdne_output_activation",
+    "sigmoid",
+    ["sigmoid", "linear"],
+    "SDNE's reconstruction activation.",
+)
+flags.DEFINE_bool(
+    "sdne_sparse_init", False, "SDNE: first kernel with the rows' mean non-zeros as fan-in."
+)
 flags.DEFINE_integer("seed", 0, "Seed of every method.")
 flags.DEFINE_bool("baselines", True, "Also run LSH, PCA-ITQ and spectral hashing.")
 
@@ -111,6 +120,8 @@ def _config(graph_embedding: str, loss: str):
         batch_size=FLAGS.sdne_batch_size,
         learning_rate=FLAGS.sdne_learning_rate,
         reconstruction_columns=FLAGS.sdne_reconstruction_columns or None,
+        sparse_init=FLAGS.sdne_sparse_init,
+        output_activation=FLAGS.sdne_output_activation,
     )
     return DSTGeHConfig(
         graph_embedding=graph_embedding,

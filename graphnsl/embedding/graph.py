@@ -678,6 +678,11 @@ class SDNEConfig:
       learning_rate: Adam's.
       reconstruction_columns: None for exact full rows, else the number of random columns
         sampled per step besides the batch's non-zero columns.
+      sparse_init: draw the first encoder kernel as LeCun-uniform with the rows' mean
+        number of non-zeros as its fan-in (`U(+-sqrt(3 / nnz))`) instead of Glorot's
+        `N + d_1` (+-0.01 at N = 60,000, which leaves every pre-activation near 0). On the
+        60k Fashion-MNIST kNN graph it changed nothing measurable (pseudo-label mAP at
+        chance either way after 3 epochs), so it is off by default.
       hidden_activation, embedding_activation, output_activation: see `SDNE` (sigmoid
         everywhere, as in SDNE; with ReLU the hidden-layer term `L_soh` can be met by dead
         units, f = f_hat = 0).
@@ -695,6 +700,7 @@ class SDNEConfig:
     batch_size: int = 256
     learning_rate: float = 1e-3
     reconstruction_columns: int | None = None
+    sparse_init: bool = False
     hidden_activation: str = "sigmoid"
     embedding_activation: str = "sigmoid"
     output_activation: str = "sigmoid"
@@ -974,6 +980,14 @@ class _SDNETrainer:
         return [np.concatenate(part).astype(np.float32) for part in parts]
 
 
+def _sparse_init(kernel, rows: sp.csr_matrix, seed: int) -> None:
+    """`kernel ~ U(-sqrt(3 / f), sqrt(3 / f))`, `f` the rows' mean non-zero count (>= 1)."""
+    fan_in = max(rows.nnz / max(rows.shape[0], 1), 1.0)
+    limit = np.sqrt(3.0 / fan_in)
+    rng = np.random.default_rng(seed)
+    kernel.assign(rng.uniform(-limit, limit, size=tuple(kernel.shape)).astype(np.float32))
+
+
 def _pretrain_layers(model: SDNE, rows: sp.csr_matrix, config: SDNEConfig, seed: int, verbose):
     """Greedy layer-wise pretraining: each encoder/decoder pair as a one-layer autoencoder.
 
@@ -1001,6 +1015,8 @@ def _pretrain_layers(model: SDNE, rows: sp.csr_matrix, config: SDNEConfig, seed:
             nonzero_weight=config.nonzero_weight if m == 1 else 1.0,
             reconstruction_columns=config.reconstruction_columns if m == 1 else None,
         )
+        if m == 1 and config.sparse_init:
+            _sparse_init(layer_model.encoder_layers[0].kernel, inputs, seed + m)
         trainer = _SDNETrainer(layer_model, inputs, layer_config, seed + m)
         trainer.fit(config.pretrain_epochs, label=f"pretrain layer {m}/{depth}", verbose=verbose)
         enc.kernel.assign(layer_model.encoder_layers[0].kernel)
@@ -1046,6 +1062,8 @@ def sdne(
         embedding_activation=config.embedding_activation,
         output_activation=config.output_activation,
     )
+    if config.sparse_init:
+        _sparse_init(model.encoder_layers[0].kernel, adjacency, seed)
     if config.pretrain:
         _pretrain_layers(model, adjacency, config, seed, verbose)
     trainer = _SDNETrainer(model, adjacency, config, seed)

@@ -351,3 +351,14 @@ def test_diffusion_map_scales_eigenmaps_by_walk_eigenvalues():
     np.testing.assert_allclose(standardized, unit * (1 - expected) ** 2, atol=1e-4)
     with pytest.raises(ValueError, match="diffusion time"):
         graph.diffusion_map(a, dim=3, time=-1.0)
+
+
+def test_sparse_init_uses_the_rows_mean_non_zeros_as_fan_in():
+    a = _path_graph(30)  # 58 non-zeros over 30 rows
+    kernel = keras.Variable(np.zeros((30, 400), np.float32))
+    graph._sparse_init(kernel, a, seed=0)
+    limit = np.sqrt(3.0 / (58 / 30))
+    values = np.asarray(kernel)
+    assert np.abs(values).max() <= limit
+    assert np.abs(values).max() > 0.99 * limit
+    np.testing.assert_allclose(values.std(), limit / np.sqrt(3), rtol=0.02)

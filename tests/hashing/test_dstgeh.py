@@ -53,7 +53,13 @@ def test_dstgeh_end_to_end_codes_retrieve_the_classes():
     keras.utils.set_random_seed(0)
     images, labels = _toy_images()
     config = dstgeh.DSTGeHConfig(
-        graph_embedding="le", num_neighbors=5, cnn_epochs=10, cnn_batch_size=16
+        graph_embedding="le",
+        num_neighbors=5,
+        le_dims=0,
+        diffusion_time=0.0,
+        binarization="median",
+        cnn_epochs=10,
+        cnn_batch_size=16,
     )
     model = dstgeh.DSTGeH(bits=4, config=config).fit(images, verbose=False)
     assert model.pseudo_bits_.shape == (80, 4)
