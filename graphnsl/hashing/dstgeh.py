@@ -1,10 +1,12 @@
 """DSTGeH: deep self-taught graph embedding hashing with pseudo labels (Liu et al., ICME 2020).
 
 Stage 1, pseudo labels: a kNN cosine-similarity graph over the database's features
-(`knn_cosine_graph`, through `graphnsl.data.build_graph` with faiss and a per-node cap) is
-embedded in `bits` dimensions (`graphnsl.embedding.graph`: SDNE on a pretrained stacked
-autoencoder by default; LE, DeepWalk or plain SDNE for the ablation) and each dimension is
-thresholded at its median (`pseudo_bits`), so every bit is balanced.
+(`knn_cosine_graph`, faiss with a per-node cap; `graph_features` optionally centres them)
+is embedded (`graphnsl.embedding.graph`; by default Laplacian eigenmaps as a diffusion map,
+64 standardized eigenvectors damped by `(1 - lambda)^100`, the measured best on
+Fashion-MNIST; DeepWalk, SDNE and SDNE on a pretrained stacked autoencoder, the paper's, for
+the ablation) and quantized to `bits` balanced bits (`PseudoBitQuantizer`: each dimension at
+its median, or, the default, row-normalized, PCA to `bits`, ITQ-rotated, then the medians).
 Stage 2, hash function: a small CNN with `bits` sigmoid outputs learns the pseudo bits from
 the images, with binary cross-entropy (BCEL) or the multi-label margin loss (MLML); its
 outputs thresholded at 0.5 are the codes of any image (`DSTGeH.encode`).
