@@ -6,7 +6,7 @@
   precision at recall levels (with F1), precision within Hamming radius 2.
 - `baselines`: `LSH`, `PCAITQ`, `SpectralHashing` (fit on the database, encode any set).
 - `dstgeh`: DSTGeH (Liu et al., ICME 2020): kNN cosine graph -> graph embedding ->
-  median-thresholded pseudo bits -> a CNN hash function trained with BCEL or MLML.
+  pseudo bits (median, or ITQ-rotated) -> a CNN hash function trained with BCEL or MLML.
 - `plots`: precision-recall and mAP-vs-bits PNGs.
 
 Names load on first use, so `from graphnsl import hashing` pulls in no TensorFlow.
@@ -27,9 +27,12 @@ _EXPORTS = {
     "LSH": "baselines",
     "PCAITQ": "baselines",
     "SpectralHashing": "baselines",
+    "itq_rotation": "baselines",
     "DSTGeH": "dstgeh",
     "DSTGeHConfig": "dstgeh",
     "pseudo_bits": "dstgeh",
+    "PseudoBitQuantizer": "dstgeh",
+    "graph_features": "dstgeh",
     "knn_cosine_graph": "dstgeh",
     "MultiLabelMarginLoss": "dstgeh",
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LSH", "PCAITQ", "SpectralHashing", "pca"]
+__all__ = ["LSH", "PCAITQ", "SpectralHashing", "pca", "itq_rotation"]
 
 
 def _features(x, name: str = "features") -> np.ndarray:
@@ -32,6 +32,34 @@ def pca(x: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     values, vectors = np.linalg.eigh(covariance)
     order = np.argsort(values)[::-1][:dim]
     return mean, vectors[:, order], values[order]
+
+
+def itq_rotation(v, iterations: int = 50, seed: int = 0) -> tuple[np.ndarray, list[float]]:
+    """ITQ's orthogonal rotation of centred data `v [N, c]` (Gong & Lazebnik, CVPR 2011).
+
+    Alternately `B = sign(V R)` and the orthogonal Procrustes solution `R = U W^T` from the
+    SVD `V^T B = U S W^T`, from a random orthogonal start; each step can only lower the
+    quantization loss `||B - V R||_F^2`.
+
+    Returns:
+      `(R [c, c], objective)`: the loss before each update and after the last one
+      (`iterations + 1` values, non-increasing).
+    """
+    v = np.asarray(v, dtype=np.float64)
+    if v.ndim != 2:
+        raise ValueError(f"ITQ needs [N, c] data, got shape {v.shape}")
+    rng = np.random.default_rng(seed)
+    rotation, _ = np.linalg.qr(rng.standard_normal((v.shape[1], v.shape[1])))
+    objective = []
+    for _ in range(iterations):
+        projected = v @ rotation
+        b = np.where(projected >= 0, 1.0, -1.0)
+        objective.append(float(np.sum((b - projected) ** 2)))
+        u, _, wt = np.linalg.svd(v.T @ b)
+        rotation = u @ wt
+    projected = v @ rotation
+    objective.append(float(np.sum((np.where(projected >= 0, 1.0, -1.0) - projected) ** 2)))
+    return rotation, objective
 
 
 class LSH:
@@ -78,18 +106,8 @@ class PCAITQ:
     def fit(self, x) -> PCAITQ:
         x = _features(x)
         self.mean_, self.components_, _ = pca(x, self.bits)
-        v = ((x - self.mean_) @ self.components_.astype(np.float32)).astype(np.float64)
-        rng = np.random.default_rng(self.seed)
-        rotation, _ = np.linalg.qr(rng.standard_normal((self.bits, self.bits)))
-        self.objective_ = []
-        for _ in range(self.iterations):
-            b = np.where(v @ rotation >= 0, 1.0, -1.0)
-            self.objective_.append(float(np.sum((b - v @ rotation) ** 2)))
-            u, _, wt = np.linalg.svd(v.T @ b)
-            rotation = u @ wt
-        b = np.where(v @ rotation >= 0, 1.0, -1.0)
-        self.objective_.append(float(np.sum((b - v @ rotation) ** 2)))
-        self.rotation_ = rotation
+        v = (x - self.mean_) @ self.components_.astype(np.float32)
+        self.rotation_, self.objective_ = itq_rotation(v, self.iterations, self.seed)
         return self
 
     def encode(self, x) -> np.ndarray:

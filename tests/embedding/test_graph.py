@@ -155,6 +155,7 @@ def test_sdne_trainer_terms_match_numpy():
     terms = trainer.losses(trainer.batch(nodes))
     (k1, b1), (k2, b2) = [(np.asarray(x.kernel), np.asarray(x.bias)) for x in model.encoder_layers]
     (v1, c1), (v2, c2) = [(np.asarray(x.kernel), np.asarray(x.bias)) for x in model.decoder_layers]
+    v1 = v1.T  # the last decoder layer stores its kernel transposed
 
     def sig(x):
         return 1 / (1 + np.exp(-x))
@@ -173,7 +174,11 @@ def test_sdne_trainer_terms_match_numpy():
     _, h_all = encode(dense)
     fo = sum(dense[i, j] * np.sum((h_all[i] - h_all[j]) ** 2) for i in nodes for j in range(6))
     fo /= 2
-    decay = 0.5 * sum(np.sum(k**2) for k in (k1, v1, k2, v2))
+    # L_r of a step: the first kernel's rows of the batch's columns (rows 0 and 4 have
+    # non-zeros in columns 1, 2 and 3, 5), every other kernel whole.
+    present = np.asarray(trainer.batch(nodes)["input_columns"])
+    np.testing.assert_array_equal(present, [1, 2, 3, 5])
+    decay = 0.5 * sum(np.sum(k**2) for k in (k1[present], v1, k2, v2))
     total = 1.5 * (0.8 * rec + 0.2 * soh) + 0.7 * fo + 0.01 * decay
     np.testing.assert_allclose(float(terms["reconstruction"]), rec, rtol=1e-5)
     np.testing.assert_allclose(float(terms["hidden"]), soh, rtol=1e-5)
@@ -233,3 +238,127 @@ def test_read_tsv_graph(tmp_path):
     path.write_text("a\tb\tx\n")
     with pytest.raises(ValueError, match="line 1"):
         graph.read_tsv_graph(path)
+
+
+def _path_graph(n: int = 30) -> sp.csr_matrix:
+    """A weighted path 0 - 1 - ... - n-1 (weights 1, 0.5, 1, 0.5, ...)."""
+    weights = np.where(np.arange(n - 1) % 2 == 0, 1.0, 0.5).astype(np.float32)
+    a = sp.diags([weights, weights], [1, -1], shape=(n, n), format="csr", dtype=np.float32)
+    return a
+
+
+def test_minibatch_terms_use_the_touched_slices_by_hand():
+    """A batch's loss (sampled columns, neighbours' rows, sliced L_r) against NumPy."""
+    a = _path_graph(30)
+    config = graph.SDNEConfig(
+        hidden_dims=(), alpha=1.0, beta=0.5, gamma=0.1, nonzero_weight=4.0, reconstruction_columns=5
+    )
+    model = graph.SDNE(input_dim=30, hidden_dims=(), embedding_dim=3)
+    trainer = graph._SDNETrainer(model, a, config, seed=0)
+    nodes = np.array([3, 10])
+    inputs = trainer.batch(nodes)
+    # Input columns: the non-zeros of rows 3 and 10 (the neighbours' codes come from the
+    # trainer's code table, here just encoded from the same weights).
+    np.testing.assert_array_equal(inputs["input_columns"], [2, 4, 9, 11])
+    columns = np.asarray(inputs["columns"])
+    np.testing.assert_array_equal(columns[:4], [2, 4, 9, 11])  # the batch's non-zeros first
+    terms = trainer.losses(inputs)
+    k1, b1 = (np.asarray(v) for v in (model.encoder_layers[0].kernel, model.encoder_layers[0].bias))
+    v1, c1 = (np.asarray(v) for v in (model.decoder_layers[0].kernel, model.decoder_layers[0].bias))
+    v1 = v1.T  # stored transposed
+
+    def sig(x):
+        return 1 / (1 + np.exp(-x))
+
+    dense = a.toarray()
+    h_all = sig(dense @ k1 + b1)
+    u_hat = sig(h_all[nodes] @ v1[:, columns] + c1[columns])
+    u = dense[nodes][:, columns]
+    scale = np.ones(len(columns))
+    scale[4:] = (30 - 4) / (len(columns) - 4)
+    rec = np.sum(np.where(u > 0, 4.0, 1.0) * (u_hat - u) ** 2 * scale) / 2
+    fo = sum(dense[i, j] * np.sum((h_all[i] - h_all[j]) ** 2) for i in nodes for j in range(30))
+    fo /= 2
+    decay = 0.5 * (np.sum(k1[inputs["input_columns"]] ** 2) + np.sum(v1[:, columns] ** 2))
+    np.testing.assert_allclose(float(terms["reconstruction"]), rec, rtol=1e-5)
+    np.testing.assert_allclose(float(terms["first_order"]), fo, rtol=1e-5)
+    np.testing.assert_allclose(float(terms["weight_decay"]), decay, rtol=1e-5)
+    np.testing.assert_allclose(float(terms["total"]), rec + 0.5 * fo + 0.1 * decay, rtol=1e-5)
+
+
+def test_sliced_adam_step_matches_dense_adam_and_leaves_the_rest():
+    """First step: the sliced update equals Keras' dense Adam on the same (L_r-free) loss.
+
+    Rows of the tables outside the batch have zero gradient, so dense Adam leaves them as
+    they are on the first step too; the second step's untouched slices stay unchanged.
+    """
+    a = _path_graph(30)
+    config = graph.SDNEConfig(
+        hidden_dims=(4,), beta=0.5, gamma=0.0, learning_rate=0.05, reconstruction_columns=6
+    )
+    model = graph.SDNE(input_dim=30, hidden_dims=(4,), embedding_dim=2)
+    reference = graph.SDNE.from_config(model.get_config())
+    reference.set_weights(model.get_weights())
+    trainer = graph._SDNETrainer(model, a, config, seed=0)
+    inputs = trainer.batch(np.array([3, 10]))
+    reference_trainer = graph._SDNETrainer(reference, a, config, seed=0)
+    with tf.GradientTape() as tape:
+        total = reference_trainer.losses(inputs)["total"]
+    variables = reference.trainable_variables
+    optimizer = keras.optimizers.Adam(0.05)
+    optimizer.apply_gradients(zip(tape.gradient(total, variables), variables, strict=True))
+    before = [np.asarray(v) for v in model.trainable_variables]
+    trainer._step(inputs)
+    for got, want in zip(model.trainable_variables, variables, strict=True):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=1e-6)
+    first = model.encoder_layers[0].kernel
+    touched = np.asarray(inputs["input_columns"])
+    untouched = np.setdiff1d(np.arange(30), touched)
+    index = [v.path for v in model.trainable_variables].index(first.path)
+    np.testing.assert_array_equal(np.asarray(first)[untouched], before[index][untouched])
+    assert not np.allclose(np.asarray(first)[touched], before[index][touched])
+    # The code table holds the batch's codes from before the update; the rest as encoded.
+    codes = np.asarray(trainer.codes)
+    np.testing.assert_allclose(codes, np.asarray(reference_trainer.codes), atol=1e-6)
+    # A second batch far away: the first batch's rows keep their values; its nodes' codes
+    # are written to the table.
+    kept = np.asarray(first)[[2, 4]].copy()
+    trainer._step(trainer.batch(np.array([25, 27])))
+    np.testing.assert_array_equal(np.asarray(first)[[2, 4]], kept)
+    fresh = trainer.embed()[-1]
+    np.testing.assert_array_equal(np.asarray(trainer.codes)[[3, 10]], codes[[3, 10]])
+    assert not np.allclose(np.asarray(trainer.codes)[[25, 27]], codes[[25, 27]])
+    np.testing.assert_allclose(np.asarray(trainer.codes)[[0, 15]], codes[[0, 15]])
+    assert fresh.shape == (30, 2)
+
+
+def test_diffusion_map_scales_eigenmaps_by_walk_eigenvalues():
+    a = two_cliques()
+    dense = a.toarray().astype(np.float64)
+    degree = dense.sum(axis=1)
+    embedding, values = graph.laplacian_eigenmaps(a, dim=3, return_eigenvalues=True)
+    d_inv = np.diag(degree**-0.5)
+    expected = np.sort(np.linalg.eigvalsh(np.eye(12) - d_inv @ dense @ d_inv))[1:4]
+    np.testing.assert_allclose(values, expected, atol=1e-5)
+    diffused = graph.diffusion_map(a, dim=3, time=4.0)
+    np.testing.assert_allclose(diffused, embedding * (1 - expected) ** 4, atol=1e-5)
+    # Each column is a right eigenvector of the walk matrix D^-1 W with eigenvalue 1 - lambda.
+    walk = dense / degree[:, None]
+    np.testing.assert_allclose(walk @ diffused, diffused * (1 - expected), atol=1e-5)
+    np.testing.assert_allclose(graph.diffusion_map(a, dim=3, time=0.0), embedding, atol=1e-6)
+    standardized = graph.diffusion_map(a, dim=3, time=2.0, standardize=True)
+    unit = (embedding - embedding.mean(axis=0)) / embedding.std(axis=0)
+    np.testing.assert_allclose(standardized, unit * (1 - expected) ** 2, atol=1e-4)
+    with pytest.raises(ValueError, match="diffusion time"):
+        graph.diffusion_map(a, dim=3, time=-1.0)
+
+
+def test_sparse_init_uses_the_rows_mean_non_zeros_as_fan_in():
+    a = _path_graph(30)  # 58 non-zeros over 30 rows
+    kernel = keras.Variable(np.zeros((30, 400), np.float32))
+    graph._sparse_init(kernel, a, seed=0)
+    limit = np.sqrt(3.0 / (58 / 30))
+    values = np.asarray(kernel)
+    assert np.abs(values).max() <= limit
+    assert np.abs(values).max() > 0.99 * limit
+    np.testing.assert_allclose(values.std(), limit / np.sqrt(3), rtol=0.02)

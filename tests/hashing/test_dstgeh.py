@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 
 from graphnsl.hashing import dstgeh, metrics
 
@@ -52,7 +53,13 @@ def test_dstgeh_end_to_end_codes_retrieve_the_classes():
     keras.utils.set_random_seed(0)
     images, labels = _toy_images()
     config = dstgeh.DSTGeHConfig(
-        graph_embedding="le", num_neighbors=5, cnn_epochs=10, cnn_batch_size=16
+        graph_embedding="le",
+        num_neighbors=5,
+        le_dims=0,
+        diffusion_time=0.0,
+        binarization="median",
+        cnn_epochs=10,
+        cnn_batch_size=16,
     )
     model = dstgeh.DSTGeH(bits=4, config=config).fit(images, verbose=False)
     assert model.pseudo_bits_.shape == (80, 4)
@@ -73,3 +80,54 @@ def test_dstgeh_end_to_end_codes_retrieve_the_classes():
     # The class bit of each query is its class (up to the eigenvector's sign).
     sign = model.pseudo_bits_[0, 0]
     np.testing.assert_array_equal(pseudo[:, 0] ^ sign, query_labels)
+
+
+def test_pseudo_bit_quantizer_median_is_the_first_columns_medians():
+    rng = np.random.default_rng(0)
+    embedding = rng.normal(size=(50, 5))
+    quantizer = dstgeh.PseudoBitQuantizer(3, "median").fit(embedding)
+    expected, _ = dstgeh.pseudo_bits(embedding[:, :3])
+    np.testing.assert_array_equal(quantizer.transform(embedding), expected)
+
+
+def test_pseudo_bit_quantizer_itq_against_numpy():
+    rng = np.random.default_rng(1)
+    embedding = rng.normal(size=(200, 6)) * np.array([5.0, 3.0, 2.0, 1.0, 0.5, 0.1]) + 2.0
+    quantizer = dstgeh.PseudoBitQuantizer(3, "itq", row_normalize=True, seed=0).fit(embedding)
+    z = embedding - embedding.mean(axis=0)
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    z -= z.mean(axis=0)
+    values, vectors = np.linalg.eigh(np.cov(z.T))
+    top = vectors[:, np.argsort(values)[::-1][:3]]
+    # The same principal subspace (directions up to sign).
+    np.testing.assert_allclose(np.abs(top.T @ quantizer.components_), np.eye(3), atol=1e-6)
+    rotation = quantizer.rotation_
+    np.testing.assert_allclose(rotation.T @ rotation, np.eye(3), atol=1e-10)
+    projected = z @ quantizer.components_ @ rotation
+    np.testing.assert_allclose(quantizer.project(embedding), projected, atol=1e-10)
+    codes = quantizer.transform(embedding)
+    np.testing.assert_array_equal(codes, projected > np.median(projected, axis=0))
+    np.testing.assert_allclose(codes.mean(axis=0), 0.5)  # median splits: balanced bits
+    objective = np.asarray(quantizer.objective_)
+    assert np.all(np.diff(objective) <= 1e-9 * objective[0])
+    # ITQ, PCA and the row normalization ignore a global scale of the embedding.
+    scaled = dstgeh.PseudoBitQuantizer(3, "itq", row_normalize=True, seed=0).fit(7 * embedding)
+    np.testing.assert_array_equal(scaled.transform(7 * embedding), codes)
+    with pytest.raises(ValueError, match=r"\[N, >= 8\]"):
+        dstgeh.PseudoBitQuantizer(8, "itq").fit(embedding)
+
+
+def test_graph_features_centre_with_the_database_mean():
+    x = np.array([[1.0, 2.0], [3.0, 6.0]], np.float32)
+    same, mean = dstgeh.graph_features(x, "raw")
+    assert mean is None and same is not None
+    np.testing.assert_array_equal(same, x)
+    centred, mean = dstgeh.graph_features(x, "centred")
+    np.testing.assert_allclose(mean, [2.0, 4.0])
+    np.testing.assert_allclose(centred, [[-1, -2], [1, 2]])
+    query, _ = dstgeh.graph_features(np.array([[2.0, 5.0]]), "centred", mean)
+    np.testing.assert_allclose(query, [[0.0, 1.0]])
+    with pytest.raises(ValueError, match="graph_features"):
+        dstgeh.DSTGeHConfig(graph_features="whitened").validate()
+    with pytest.raises(ValueError, match="binarization"):
+        dstgeh.DSTGeHConfig(binarization="sign").validate()
