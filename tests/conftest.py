@@ -33,3 +33,22 @@ def _seed():
     import keras
 
     keras.utils.set_random_seed(0)
+
+
+@pytest.fixture(scope="session")
+def load_example():
+    """`load_example(name)`: imports `examples/<name>.py` by path (its flags stay undefined)."""
+    import importlib.util
+
+    examples = pathlib.Path(__file__).resolve().parents[1] / "examples"
+    loaded = {}
+
+    def load(name: str):
+        if name not in loaded:
+            spec = importlib.util.spec_from_file_location(name, examples / f"{name}.py")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            loaded[name] = module
+        return loaded[name]
+
+    return load

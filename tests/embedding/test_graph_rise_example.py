@@ -1,20 +1,12 @@
 """The Graph-RISE example's batch plan and validation split (examples/graph_rise_fashion_mnist.py)."""
 
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
 
-_PATH = pathlib.Path(__file__).resolve().parents[2] / "examples" / "graph_rise_fashion_mnist.py"
-
 
 @pytest.fixture(scope="module")
-def example():
-    spec = importlib.util.spec_from_file_location("graph_rise_fashion_mnist", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def example(load_example):
+    return load_example("graph_rise_fashion_mnist")
 
 
 # Six nodes; out-neighbours 0: [1, 2], 1: [], 2: [0, 3, 4], 3: [5], 4: [], 5: [0].

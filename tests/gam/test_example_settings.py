@@ -1,6 +1,5 @@
 """The GAM example's table of reference settings (examples/gam_planetoid.py), without training."""
 
-import importlib.util
 import os
 import pathlib
 
@@ -8,15 +7,10 @@ import pytest
 
 from graphnsl import gam
 
-_PATH = pathlib.Path(__file__).resolve().parents[2] / "examples" / "gam_planetoid.py"
-
 
 @pytest.fixture(scope="module")
-def example():
-    spec = importlib.util.spec_from_file_location("gam_planetoid", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def example(load_example):
+    return load_example("gam_planetoid")
 
 
 def test_every_row_makes_a_valid_config(example):
@@ -74,6 +68,7 @@ def test_unknown_row_is_named(example):
         example.settings("pubmed", "mlp", "gam")
 
 
-def test_example_is_executable():
-    assert os.access(_PATH, os.X_OK)
-    assert _PATH.read_text().startswith("#!/usr/bin/env python3\n")
+def test_example_is_executable(example):
+    path = pathlib.Path(example.__file__)
+    assert os.access(path, os.X_OK)
+    assert path.read_text().startswith("#!/usr/bin/env python3\n")
