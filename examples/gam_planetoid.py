@@ -51,6 +51,7 @@ with other jobs (load 5-30, so the seconds are upper bounds); logs in /work/note
 
   GAM* (3 seeds)      seed 0   seed 1   seed 2   mean +- std   paper    s/seed
   Cora MLP + GAM*     68.3     67.4     68.5     68.1 +- 0.5   70.7     544, 711, 456
+  Citeseer MLP + GAM* 69.6     -        -        (1 seed)      70.3     2207 (22 rounds, best 9; nice 15, 11 min paused)
   (2026-12-02, nice 15 beside other jobs; 19, 25, 17 rounds, best validation rounds 6,
   12, 4. The self-labels of each round, scored for the log only: 76-90% correct in the
   first 4 rounds, 0-70% after round 5, so all self-labels are 67-69% correct at the end;
