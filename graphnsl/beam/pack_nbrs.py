@@ -41,6 +41,7 @@ from collections.abc import Sequence
 from graphnsl.data import examples as _ex
 from graphnsl.data import pack_nbrs as _pn
 from graphnsl.data.atomic import check_output_path
+from graphnsl.data.tfrecord import count_records
 
 __all__ = ["PackNbrs", "run", "parse_graph_line", "example_id"]  # noqa: F822 (lazy)
 
@@ -360,25 +361,6 @@ def check_balances(counts: dict) -> list[str]:
     return unbalanced(counts, BALANCES)
 
 
-def _count_records(path: str) -> int:
-    """The records in a TFRecord file, by walking its frame headers (length, its CRC)."""
-    count = 0
-    with open(path, "rb") as file:
-        size = os.fstat(file.fileno()).st_size
-        while True:
-            head = file.read(12)
-            if not head:
-                return count
-            if len(head) < 12:
-                raise ValueError(f"{path}: truncated TFRecord frame after {count} records")
-            (length,) = struct.unpack("<Q", head[:8])
-            end = file.tell() + length + 4
-            if end > size:
-                raise ValueError(f"{path}: truncated TFRecord frame after {count} records")
-            file.seek(end)
-            count += 1
-
-
 def run(
     labeled_examples_path,
     unlabeled_examples_path,
@@ -456,7 +438,7 @@ def run(
         counts[name] = sum((c.committed or 0) for c in query["counters"])
     # This run's shards: new ones, or ones it rewrote (a stale shard set is not counted).
     shards = sorted(p for p, t in output_shards(output).items() if before.get(p) != t)
-    counts["records_in_output"] = sum(_count_records(p) for p in shards)
+    counts["records_in_output"] = sum(count_records(p) for p in shards)
     problems = check_balances(counts)
     if problems:
         raise lost_data_error(problems, output, shards)

@@ -217,14 +217,3 @@ def test_run_fails_and_removes_output_when_the_runner_loses_candidates(tmp_path,
     # 21 directed (source, target) pairs after both ways and dedup; a self-edge counts once.
     assert "candidates (JoinSeeds): 21 sent, 20 received." in str(caught.value)
     assert not list(tmp_path.glob("beam-*"))  # the wrong shards were removed
-
-
-def test_count_records_walks_frames_and_rejects_a_truncated_file(tmp_path):
-    from graphnsl.beam.pack_nbrs import _count_records
-
-    path = tmp_path / "r.tfr"
-    ex.write_examples(path, [ex.make_example({"id": str(i)}) for i in range(3)])
-    assert _count_records(str(path)) == 3
-    path.write_bytes(path.read_bytes()[:-2])
-    with pytest.raises(ValueError, match="truncated TFRecord frame after 2 records"):
-        _count_records(str(path))

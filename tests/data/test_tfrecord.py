@@ -120,3 +120,12 @@ def test_missing_file_is_named(tmp_path):
         list(tfr.read_records(tmp_path / "nope.tfr"))
     with pytest.raises(FileNotFoundError, match="nope.tfr"):
         tfr.RecordFile(tmp_path / "nope.tfr")
+
+
+def test_count_records_walks_frames_and_rejects_a_truncated_file(tmp_path):
+    path = tmp_path / "r.tfr"
+    tfr.write_records(path, [str(i).encode() * (i + 1) for i in range(3)])
+    assert tfr.count_records(str(path)) == 3
+    path.write_bytes(path.read_bytes()[:-2])
+    with pytest.raises(ValueError, match="truncated TFRecord frame after 2 records"):
+        tfr.count_records(str(path))
