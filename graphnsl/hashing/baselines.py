@@ -11,9 +11,9 @@ import numpy as np
 __all__ = ["LSH", "PCAITQ", "SpectralHashing", "pca", "itq_rotation"]
 
 
-def _features(x, name: str = "features") -> np.ndarray:
+def _features(x, name: str = "features", dtype=np.float32) -> np.ndarray:
     # float32 keeps the [N, D] products fast; the small solves run in float64.
-    x = np.asarray(x, dtype=np.float32)
+    x = np.asarray(x, dtype=dtype)
     if x.ndim != 2:
         raise ValueError(f"{name} must be [N, D], got shape {x.shape}")
     if not np.isfinite(x).all():
@@ -21,12 +21,16 @@ def _features(x, name: str = "features") -> np.ndarray:
     return x
 
 
-def pca(x: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The mean `[D]`, the top-`dim` principal directions `[D, dim]` and their variances."""
-    x = _features(x)
+def pca(x: np.ndarray, dim: int, dtype=np.float32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The mean `[D]`, the top-`dim` principal directions `[D, dim]` and their variances.
+
+    `dtype`: of the centred data and its `[D, D]` product (float32 for pixels; float64 for
+    small embeddings, as `dstgeh.PseudoBitQuantizer` uses it).
+    """
+    x = _features(x, dtype=dtype)
     if not 0 < dim <= x.shape[1]:
         raise ValueError(f"PCA dim must be in [1, {x.shape[1]}], got {dim}")
-    mean = x.mean(axis=0, dtype=np.float64).astype(np.float32)
+    mean = x.mean(axis=0, dtype=np.float64).astype(dtype)
     centred = x - mean
     covariance = (centred.T @ centred).astype(np.float64) / max(len(x) - 1, 1)
     values, vectors = np.linalg.eigh(covariance)

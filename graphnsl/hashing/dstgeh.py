@@ -322,16 +322,13 @@ class PseudoBitQuantizer:
                 f"got shape {embedding.shape}"
             )
         if self.method == "itq":
-            from graphnsl.hashing.baselines import itq_rotation
+            from graphnsl.hashing.baselines import itq_rotation, pca
 
             self.mean_ = embedding.mean(axis=0)
             z = self._standardized(embedding)
-            self.centre_ = z.mean(axis=0)
-            z = z - self.centre_
-            values, vectors = np.linalg.eigh(z.T @ z / max(len(z) - 1, 1))
-            self.components_ = vectors[:, np.argsort(values)[::-1][: self.bits]]
+            self.centre_, self.components_, _ = pca(z, self.bits, dtype=np.float64)
             self.rotation_, self.objective_ = itq_rotation(
-                z @ self.components_, self.iterations, self.seed
+                (z - self.centre_) @ self.components_, self.iterations, self.seed
             )
         self.thresholds_ = np.median(self.project(embedding), axis=0)
         return self
