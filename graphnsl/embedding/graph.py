@@ -845,8 +845,7 @@ class _SDNETrainer:
             if len(drawn):
                 scale[len(nonzero) :] = (n_cols - len(nonzero)) / len(drawn)
         target = block[:, columns].toarray().astype(np.float32)
-        present = [block.indices]
-        input_columns = np.unique(np.concatenate(present))
+        input_columns = np.unique(block.indices)
         if not len(input_columns):  # rows without entries: any one column (its weight gets 0)
             input_columns = np.zeros(1, np.int64)
         inputs = {
@@ -905,9 +904,10 @@ class _SDNETrainer:
                 inputs["edge_weight"],
             )
             terms["first_order"] = fo / size
-        kernels = [first_kernel, last_kernel]
-        kernels += [layer.kernel for layer in model.encoder_layers[1:] + model.decoder_layers[1:]]
-        terms["weight_decay"] = weight_decay_loss(kernels)
+        # The two tables enter as the batch's slices; every other kernel whole.
+        tables = (self._tables[0], self._tables[1])
+        others = [kernel for kernel in model.kernels if not any(kernel is t for t in tables)]
+        terms["weight_decay"] = weight_decay_loss([first_kernel, last_kernel, *others])
         total = config.alpha * terms["second_order"] + config.gamma * terms["weight_decay"]
         if self.first_order:
             total = total + config.beta * terms["first_order"]
