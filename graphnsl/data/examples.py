@@ -31,6 +31,7 @@ from graphnsl.data.graph_tsv import (
 from graphnsl.data.tfrecord import (
     RecordFile,
     _check_exists,
+    count_records,
     crc32c,
     crc32c_many,
     read_records,
@@ -63,6 +64,7 @@ __all__ = [
     "read_graph_edges",
     "read_graph_arrays",
     "RecordFile",
+    "count_records",
     "index_features",
     "crc32c",
     "feature_entries",
