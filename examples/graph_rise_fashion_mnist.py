@@ -64,9 +64,20 @@ def define_flags() -> None:
     flags.DEFINE_integer("steps", 1500, "Training steps per model (the shared step budget).")
     flags.DEFINE_integer("batch_size", 64, "Seed images per step.")
     flags.DEFINE_float("learning_rate", 2e-3, "Adam learning rate.")
+    flags.DEFINE_enum(
+        "lr_schedule",
+        "constant",
+        ["constant", "cosine"],
+        "Learning rate over the step budget: constant, or cosine decay to 0 at --steps.",
+    )
     flags.DEFINE_integer("embedding_dim", 64, "Embedding dimensions.")
     flags.DEFINE_float("triplet_margin", 1.0, "TripletSemiHardLoss margin (L2 on unit vectors).")
-    flags.DEFINE_float("graph_multiplier", 20.0, "Graph-RISE: weight of the embedding distance.")
+    flags.DEFINE_float(
+        "graph_multiplier",
+        None,
+        "Graph-RISE: weight of the embedding distance (default: default_multiplier of "
+        "--labels_per_class, 20 at 100 labels/class down to 1 with all labels).",
+    )
     flags.DEFINE_float(
         "unlabeled_seed_fraction",
         0.5,
@@ -126,6 +137,32 @@ def validation_split(data, size: int = 10000, seed: int = 12345):
         test_images=data.train_images[held],
         test_labels=data.train_labels[held],
     )
+
+
+# The graph term's weight chosen on the validation split (seed 0) at the two label budgets
+# measured: the fewer the labels, the more the label-free graph has to carry (see README.md).
+MULTIPLIER_AT_LABELS = ((100, 20.0), (6000, 1.0))
+
+
+def default_multiplier(labels_per_class: int) -> float:
+    """The multiplier for `labels_per_class`: geometric between the validated budgets.
+
+    20 at 100 labels per class and 1 at 6000 (all), log-linear in the label count between
+    them and held at the ends outside, e.g. 1000 labels/class -> 5.2.
+    """
+    import numpy as np
+
+    (low, at_low), (high, at_high) = MULTIPLIER_AT_LABELS
+    t = (np.log(labels_per_class) - np.log(low)) / (np.log(high) - np.log(low))
+    t = float(np.clip(t, 0.0, 1.0))
+    return float(np.exp((1 - t) * np.log(at_low) + t * np.log(at_high)))
+
+
+def graph_multiplier() -> float:
+    """--graph_multiplier, or the default for --labels_per_class."""
+    if FLAGS.graph_multiplier is not None:
+        return FLAGS.graph_multiplier
+    return default_multiplier(FLAGS.labels_per_class)
 
 
 def labeled_subset(labels, per_class: int, seed: int):
@@ -237,7 +274,7 @@ def build_model(kind: str, seed: int, num_neighbors: int | None = None):
         return classifier, network, loss
     config = make_graph_reg_config(
         max_neighbors=FLAGS.graph_neighbors if num_neighbors is None else num_neighbors,
-        multiplier=FLAGS.graph_multiplier,
+        multiplier=graph_multiplier(),
         distance_type=FLAGS.graph_distance,
         sum_over_axis=-1,
     )  # sum_over_axis=-1: one distance per pair (squared L2 or cosine), averaged over pairs
@@ -259,7 +296,10 @@ def train(kind, data, labeled, graph_arrays, seed):
         )
     else:
         ds = _dataset(data.train_images, plan.labeled_batches(), data.train_labels)
-    model.compile(keras.optimizers.Adam(FLAGS.learning_rate), loss, jit_compile=FLAGS.jit_compile)
+    rate = FLAGS.learning_rate
+    if FLAGS.lr_schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=FLAGS.steps)
+    model.compile(keras.optimizers.Adam(rate), loss, jit_compile=FLAGS.jit_compile)
     epochs = FLAGS.epochs
     callbacks = []
     if FLAGS.evaluate_every_epoch:
@@ -360,6 +400,7 @@ def main(argv):
                 "steps",
                 "batch_size",
                 "learning_rate",
+                "lr_schedule",
                 "embedding_dim",
                 "triplet_margin",
                 "graph_multiplier",
@@ -375,6 +416,7 @@ def main(argv):
             )
         },
         "graph": graph_stats,
+        "graph_multiplier_used": graph_multiplier(),
         "runs": {m: [] for m in FLAGS.models},
     }
     first_embeddings = {}

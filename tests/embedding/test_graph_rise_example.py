@@ -47,3 +47,17 @@ def test_validation_split_holds_out_training_images(example):
     assert sorted(np.concatenate([train, held]).tolist()) == list(range(40))
     np.testing.assert_array_equal(split.train_labels, train % 10)
     np.testing.assert_array_equal(split.test_labels, held % 10)
+
+
+def test_default_multiplier_is_geometric_between_the_validated_budgets(example):
+    # 20 at 100 labels/class, 1 at 6000, log-linear between: at the geometric mean of the
+    # budgets (sqrt(100 * 6000) ~ 774.6) it is the geometric mean of the weights, sqrt(20).
+    assert example.default_multiplier(100) == pytest.approx(20.0)
+    assert example.default_multiplier(6000) == pytest.approx(1.0)
+    assert example.default_multiplier(int(round(np.sqrt(100 * 6000)))) == pytest.approx(
+        np.sqrt(20.0), rel=1e-3
+    )
+    t = np.log(10) / np.log(60)  # 1000 labels/class
+    assert example.default_multiplier(1000) == pytest.approx(20.0 ** (1 - t))
+    assert example.default_multiplier(10) == pytest.approx(20.0)  # held at the ends
+    assert example.default_multiplier(60000) == pytest.approx(1.0)
