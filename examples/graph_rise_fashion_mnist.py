@@ -35,8 +35,8 @@ labels multiplier 1 beat 5 and 20 (86.13, 85.23, 85.01; softmax 85.69), hence
 Measured at the defaults (1500 steps x 64, 3 seeds, 2 cores at load average 1.5-3.1, 5 min
 25 s wall, 371 s CPU, peak RSS 2.0 GB): at 100 labels/class kNN@1 softmax 81.2, triplet
 75.9, graph_rise 82.1 (+0.9, short of +2; +2.15 on the validation split's seeds 0-2; a
-repeat of seed 0 reproduces to the last digit); triplet accuracy 89.5, 90.0, 93.7; 4407, 5120 and 3525
-training (seed) images/s. The strong multiplier shrinks the embedding distances, so
+repeat of seed 0 reproduces to the last digit); triplet accuracy 89.5, 90.0, 93.7; 4407,
+5120 and 3525 training (seed) images/s. The strong multiplier shrinks the embedding distances, so
 graph_rise's recall at margin 0.1 is low (26.1 vs 85.4). With all labels (multiplier 1):
 kNN@1 85.45, 82.93, 85.46; triplet accuracy 93.95, 94.35, 94.41. A graph-regularized step
 with one neighbour cost 1.59x a plain one.
