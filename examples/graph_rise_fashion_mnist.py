@@ -122,6 +122,9 @@ def define_flags() -> None:
         "Model selection: hold out 10,000 training images (seeded) as the queries; labels, graph "
         "and index come from the other 50,000; the test images are not read.",
     )
+    flags.DEFINE_integer(
+        "validation_seed", 12345, "--validation: seed of the 10,000 held-out training images."
+    )
 
 
 logger = logging.getLogger("graph_rise")
@@ -376,7 +379,7 @@ def main(argv):
     run_start = time.perf_counter()
     data = fashion_mnist.load(FLAGS.data_dir)
     if FLAGS.validation:
-        data = validation_split(data)
+        data = validation_split(data, seed=FLAGS.validation_seed)
     logger.info(
         "loaded Fashion-MNIST: %s train, %s test", len(data.train_images), len(data.test_images)
     )
@@ -422,6 +425,7 @@ def main(argv):
                 "num_triplets",
                 "jit_compile",
                 "validation",
+                "validation_seed",
             )
         },
         "graph": graph_stats,
