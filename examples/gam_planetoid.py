@@ -52,7 +52,10 @@ with other jobs (load 5-30, so the seconds are upper bounds); logs in /work/note
 
   GAM* (3 seeds)      seed 0   seed 1   seed 2   mean +- std   paper    s/seed
   Cora MLP + GAM*     68.3     67.4     68.5     68.1 +- 0.5   70.7     544, 711, 456
-  Citeseer MLP + GAM* 69.6     -        -        (1 seed)      70.3     2207 (22 rounds, best 9; nice 15, 11 min paused)
+  Citeseer MLP + GAM* 69.6     68.9     64.0     67.5 +- 2.5   70.3     2207, 3445, 1769
+  (seed 0: 22 rounds, best 9, nice 15, 11 min paused; seed 1: 22 rounds, best 9; seed 2:
+  20 rounds, best 6. Self-labels correct in rounds 1-2: 81%, 79% on seed 1, 70%, 74% on
+  seed 2, whose plain MLP is the weakest (49.7); after rounds 5-6, 49-67% on both.)
   (2026-12-02, nice 15 beside other jobs; 19, 25, 17 rounds, best validation rounds 6,
   12, 4. The self-labels of each round, scored for the log only: 76-90% correct in the
   first 4 rounds, 0-70% after round 5, so all self-labels are 67-69% correct at the end;
