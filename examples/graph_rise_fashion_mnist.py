@@ -164,10 +164,8 @@ def default_multiplier(labels_per_class: int) -> float:
     """
     import numpy as np
 
-    (low, at_low), (high, at_high) = MULTIPLIER_AT_LABELS
-    t = (np.log(labels_per_class) - np.log(low)) / (np.log(high) - np.log(low))
-    t = float(np.clip(t, 0.0, 1.0))
-    return float(np.exp((1 - t) * np.log(at_low) + t * np.log(at_high)))
+    budgets, weights = np.log(np.array(MULTIPLIER_AT_LABELS)).T
+    return float(np.exp(np.interp(np.log(labels_per_class), budgets, weights)))
 
 
 def graph_multiplier() -> float:
@@ -289,7 +287,7 @@ def build_model(kind: str, seed: int, num_neighbors: int | None = None):
         multiplier=graph_multiplier(),
         distance_type=FLAGS.graph_distance,
         sum_over_axis=-1,
-    )  # sum_over_axis=-1: one distance per pair (squared L2 or cosine), averaged over pairs
+    )  # sum_over_axis=-1: one distance per pair (squared L2, L1 or cosine), averaged over pairs
     wrapper = GraphRegularization(classifier, config, regularize_layer="embedding")
     return wrapper, network, loss
 
