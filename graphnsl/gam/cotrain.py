@@ -78,6 +78,10 @@ class IterationRecord:
         data's label (monitoring only; None when none could be checked).
       agreement_logit_offset: what was added to the agreement model's logits this iteration
         (`edge_prior_agr`; 0.0 without it).
+      num_confident_candidates: self-labeling candidates whose top class probability was
+        above `min_confidence_new_label` (None when the iteration did not self-label).
+      max_candidate_confidence: the largest top class probability among the candidates
+        (None when the iteration did not self-label or had no candidate).
     """
 
     iteration: int
@@ -94,6 +98,8 @@ class IterationRecord:
     num_dropped_labels: int = 0
     self_label_accuracy: float | None = None
     agreement_logit_offset: float = 0.0
+    num_confident_candidates: int | None = None
+    max_candidate_confidence: float | None = None
 
 
 @dataclasses.dataclass
@@ -394,11 +400,15 @@ class SelfLabelOutcome:
       num_dropped: earlier self-labels dropped first (`recheck_self_labels`).
       new_label_accuracy: share of the new labels that match the data's label, where the data
         has one (monitoring only; None when none could be checked).
+      num_confident: candidates above `min_confidence_new_label` (None: no self-labeling).
+      max_confidence: the candidates' largest top class probability (None: no candidate).
     """
 
     num_new: int = 0
     num_dropped: int = 0
     new_label_accuracy: float | None = None
+    num_confident: int | None = None
+    max_confidence: float | None = None
 
 
 class CoTrainer:
@@ -871,6 +881,7 @@ class CoTrainer:
             outcome.num_dropped = int(dropped.size)
             self.progress.update(-outcome.num_dropped)
         candidates = np.flatnonzero(~self.labeled & ~self.is_eval)
+        outcome.num_confident = 0
         if not candidates.size:
             return outcome
         probabilities = self.predict_probabilities(tf.constant(candidates)).numpy()
@@ -879,6 +890,18 @@ class CoTrainer:
             still = self.labeled[voters[:, 0]]
             probabilities = combine_with_neighbor_votes(
                 probabilities, candidates, voters[still], self.lu_rows[still, 2], self.labels
+            )
+        confidence = probabilities.max(axis=-1)
+        outcome.max_confidence = float(confidence.max())
+        outcome.num_confident = int(np.count_nonzero(confidence > config.min_confidence_new_label))
+        if not outcome.num_confident:
+            logger.warning(
+                "self-labeling: none of %d candidates has a top class probability above "
+                "min_confidence_new_label=%g (largest %.4f); no label added, so co-training "
+                "stops after this iteration",
+                candidates.size,
+                config.min_confidence_new_label,
+                outcome.max_confidence,
             )
         if config.keep_label_proportions and config.label_proportions_from == "predicted":
             self.proportions = predicted_proportions(probabilities, data.num_classes)
@@ -932,6 +955,8 @@ class CoTrainer:
             num_dropped_labels=self_labels.num_dropped,
             self_label_accuracy=self_label_accuracy,
             agreement_logit_offset=float(agreement.logit_offset),
+            num_confident_candidates=self_labels.num_confident,
+            max_candidate_confidence=self_labels.max_confidence,
         )
         self.records.append(record)
         _log(record, self.config.verbose)

@@ -205,13 +205,35 @@ def test_self_label_takes_the_most_confident_candidates_never_val_or_test():
     )
     trainer = CoTrainer(data, _fixed([table]), config)
     outcome = trainer.self_label(agreement_known=True)
-    assert outcome == SelfLabelOutcome(num_new=4, num_dropped=0, new_label_accuracy=0.75)
+    assert (outcome.num_new, outcome.num_dropped, outcome.new_label_accuracy) == (4, 0, 0.75)
+    # Candidates 19-23 are strictly above the floor; the most confident is node 23.
+    assert outcome.num_confident == 5
+    assert outcome.max_confidence == pytest.approx(confidence[23], abs=1e-5)
     np.testing.assert_array_equal(np.flatnonzero(trainer.labeled[10:]) + 10, [20, 21, 22, 23])
     np.testing.assert_array_equal(trainer.labels[20:24], [0, 1, 0, 0])
     # Next: only 19 is left above the threshold (18 is not strictly above it).
     outcome = trainer.self_label(agreement_known=True)
     assert outcome.num_new == 1 and trainer.labels[19] == 1 and trainer.labels[18] == -1
     assert (trainer.labels[10:18] == -1).all()
+
+
+def test_self_label_reports_a_floor_no_candidate_clears(caplog):
+    data = _graph()
+    confidence = np.full(data.num_nodes, 0.6)
+    confidence[20] = 0.7
+    config = gam.CotrainConfig(
+        **FAST, always_agree=True, num_samples_to_label=4, min_confidence_new_label=0.75
+    )
+    trainer = CoTrainer(data, _fixed([_table(data.labels, confidence)]), config)
+    with caplog.at_level("WARNING", logger="graphnsl.gam.cotrain"):
+        outcome = trainer.self_label(agreement_known=True)
+    assert outcome.num_new == 0 and outcome.num_confident == 0
+    assert outcome.max_confidence == pytest.approx(0.7, abs=1e-5)
+    assert "none of 6 candidates" in caplog.text and "largest 0.7000" in caplog.text
+    assert not trainer.labeled[10:].any()
+    record = trainer.record(0, 10, AgreementOutcome(), (10, 0.5, 0.5), outcome, 1.0)
+    assert record.num_confident_candidates == 0
+    assert record.max_candidate_confidence == pytest.approx(0.7, abs=1e-5)
 
 
 def test_record_measures_held_self_labels_and_writes_scalars(tmp_path):
