@@ -101,6 +101,20 @@ def define_flags() -> None:
     flags.DEFINE_integer("max_nbrs_per_node", 3, "Graph: neighbours kept per image (top-k).")
     flags.DEFINE_integer("pca_dim", 64, "Graph: PCA dimensions of the label-free image embedding.")
     flags.DEFINE_float("similarity_threshold", 0.5, "Graph: cosine similarity floor of an edge.")
+    flags.DEFINE_enum(
+        "graph_features", "pca", ["pca", "pixels"], "Graph: label-free embedding of the images."
+    )
+    flags.DEFINE_float(
+        "pca_whiten_power",
+        0.0,
+        "Graph: divide each PCA component by its variance to this power (0.5 whitens).",
+    )
+    flags.DEFINE_enum(
+        "graph_edges",
+        "out",
+        ["out", "symmetric", "mutual"],
+        "Graph: keep the capped out-edges, make them symmetric, or keep the mutual ones.",
+    )
     flags.DEFINE_integer("num_triplets", 20000, "Seeded test triplets.")
     flags.DEFINE_string("output_dir", None, "Folder for the PNGs and the graph.")
     flags.DEFINE_string("output_json", None, "Write all results here.")
@@ -392,6 +406,9 @@ def main(argv):
             dim=FLAGS.pca_dim,
             max_nbrs_per_node=FLAGS.max_nbrs_per_node,
             similarity_threshold=FLAGS.similarity_threshold,
+            features=FLAGS.graph_features,
+            whiten_power=FLAGS.pca_whiten_power,
+            edges=FLAGS.graph_edges,
         )
     offsets, targets, _ = similarity_graph.neighbor_lists(graph_path, len(data.train_images))
     graph_stats = similarity_graph.graph_statistics(offsets, targets, data.train_labels)
@@ -420,6 +437,9 @@ def main(argv):
                 "max_nbrs_per_node",
                 "pca_dim",
                 "similarity_threshold",
+                "graph_features",
+                "pca_whiten_power",
+                "graph_edges",
                 "num_triplets",
                 "jit_compile",
                 "validation",
