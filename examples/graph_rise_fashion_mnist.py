@@ -211,7 +211,9 @@ class BatchPlan:
         self.offsets, self.targets = offsets, targets
         self.steps, self.batch_size = steps, batch_size
         self.rng = np.random.default_rng(1000 + seed)
-        unlabeled = np.ones(len(labels), bool)
+        # Unlabeled seeds are drawn among the images with a neighbour: one without carries
+        # neither a label nor a graph term (a mutual-kNN graph leaves many such images).
+        unlabeled = np.diff(offsets) > 0
         unlabeled[labeled] = False
         self.unlabeled = np.flatnonzero(unlabeled)
 
