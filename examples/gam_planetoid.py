@@ -59,7 +59,9 @@ with other jobs (load 5-30, so the seconds are upper bounds); logs in /work/note
   Cora GCN + GAM*     82.7     82.5     83.6     82.9 +- 0.5   84.2     1674, 766, 2056
   (2026-12-03: 14, 4 and 21 rounds, best validation rounds 5, 0 and 8; seed 1 stopped in
   round 3 with no candidate above confidence 0.4, largest 0.387.)
-  Citeseer GCN + GAM* 72.0     -        -        (1 seed)      71.3     9+ rounds, cut
+  Citeseer GCN + GAM* 72.0     70.8     -        (2 seeds) 71.4 71.3     16+ (cut), 830
+  (seed 0: best validation round 7, none better through round 15; seed 1 stopped in round 3
+  with no candidate above 0.4, largest 0.378.)
   (seed 0: 22 rounds, best 9, nice 15, 11 min paused; seed 1: 22 rounds, best 9; seed 2:
   20 rounds, best 6. Self-labels correct in rounds 1-2: 81%, 79% on seed 1, 70%, 74% on
   seed 2, whose plain MLP is the weakest (49.7); after rounds 5-6, 49-67% on both.)
