@@ -63,6 +63,8 @@ FLAGS = flags.FLAGS
 
 def define_flags() -> None:
     """Defines the flags (called by __main__, so importing the module defines none)."""
+    from graphnsl.embedding import similarity_graph
+
     flags.DEFINE_string(
         "data_dir", None, "Folder with the Fashion-MNIST files (default: path rule)."
     )
@@ -104,7 +106,10 @@ def define_flags() -> None:
     flags.DEFINE_integer("pca_dim", 64, "Graph: PCA dimensions of the label-free image embedding.")
     flags.DEFINE_float("similarity_threshold", 0.5, "Graph: cosine similarity floor of an edge.")
     flags.DEFINE_enum(
-        "graph_features", "pca", ["pca", "pixels"], "Graph: label-free embedding of the images."
+        "graph_features",
+        "pca",
+        list(similarity_graph.FEATURES),
+        "Graph: label-free embedding of the images.",
     )
     flags.DEFINE_float(
         "pca_whiten_power",
@@ -114,7 +119,7 @@ def define_flags() -> None:
     flags.DEFINE_enum(
         "graph_edges",
         "out",
-        ["out", "symmetric", "mutual"],
+        list(similarity_graph.EDGE_MODES),
         "Graph: keep the capped out-edges, make them symmetric, or keep the mutual ones.",
     )
     flags.DEFINE_integer("num_triplets", 20000, "Seeded test triplets.")

@@ -31,6 +31,11 @@ EDGE_MODES = ("out", "symmetric", "mutual")
 FEATURES = ("pca", "pixels")
 
 
+def _scaled_pixels(images: np.ndarray) -> np.ndarray:
+    """The flattened pixels / 255, float32 `[N, H * W]`."""
+    return np.asarray(images, np.float32).reshape(len(images), -1) / 255.0
+
+
 def pca_embeddings(
     images: np.ndarray, dim: int = 64, seed: int = 0, whiten_power: float = 0.0
 ) -> np.ndarray:
@@ -41,7 +46,7 @@ def pca_embeddings(
     """
     from sklearn.decomposition import PCA
 
-    x = np.asarray(images, np.float32).reshape(len(images), -1) / 255.0
+    x = _scaled_pixels(images)
     pca = PCA(n_components=dim, svd_solver="randomized", random_state=seed)
     projections = pca.fit_transform(x)
     if whiten_power:
@@ -60,7 +65,7 @@ def label_free_embeddings(
     if features == "pca":
         return pca_embeddings(images, dim, seed, whiten_power)
     if features == "pixels":
-        return np.asarray(images, np.float32).reshape(len(images), -1) / 255.0
+        return _scaled_pixels(images)
     raise ValueError(f"features={features!r}; valid: {', '.join(FEATURES)}.")
 
 
