@@ -39,11 +39,13 @@ with other jobs (load 5-30, so the seconds are upper bounds); logs in /work/note
   Cora MLP_128        52.2     54.3     55.6     54.0 +- 1.4   51.7    (iteration 0)
   Cora MLP + GAM      81.8     81.5     80.5     81.3 +- 0.6   80.2    28 (pool used up) 953 (seed 0)
   Cora GCN_128        82.0     82.5     81.5     82.0 +- 0.4   80.9    (iteration 0)     67-98
-  Cora GCN + GAM      85.4     -        -        (1 seed)      84.8    8 of 1000 (cut)   4067
+  Cora GCN + GAM      85.4     83.5     84.5     84.5 +- 0.8   84.8    8 of 1000 (cut)   4067, 1049, 1250
   Citeseer MLP_128    50.1     52.5     49.7     50.8 +- 1.2   52.2    (iteration 0)     11
   Citeseer MLP + GAM  70.8     66.7     68.9     68.8 +- 1.7   73.2    12 of 100 (capped) 1309, 1320, 802
   Citeseer GCN_128    69.7     69.5     70.1     69.8 +- 0.2   68.1    (iteration 0)     134-147
-  Citeseer GCN + GAM  69.7     -        -        (1 seed)      72.2    2 (none labeled)  433
+  Citeseer GCN + GAM  69.7     72.3     70.8     70.9 +- 1.1   72.2    2, 7, 6 (stopped) 433, 2181, 989
+  (each stops when no candidate clears confidence 0.4: after rounds 1, 6 and 5, largest 0.343,
+  0.258 and 0.192; seeds 1 and 2 self-label 185 and 197 nodes in round 1, 85% and 82% right.)
     --min_confidence_new_label=0.0:
                       71.3     -        -        (1 seed)      72.2    10 of 50 (capped) 2813
 
@@ -59,26 +61,28 @@ with other jobs (load 5-30, so the seconds are upper bounds); logs in /work/note
   Cora GCN + GAM*     82.7     82.5     83.6     82.9 +- 0.5   84.2     1674, 766, 2056
   (2026-12-03: 14, 4 and 21 rounds, best validation rounds 5, 0 and 8; seed 1 stopped in
   round 3 with no candidate above confidence 0.4, largest 0.387.)
-  Citeseer GCN + GAM* 72.0     70.8     -        (2 seeds) 71.4 71.3     16+ (cut), 830
-  (seed 0: best validation round 7, none better through round 15; seed 1 stopped in round 3
-  with no candidate above 0.4, largest 0.378.)
-  (seed 0: 22 rounds, best 9, nice 15, 11 min paused; seed 1: 22 rounds, best 9; seed 2:
-  20 rounds, best 6. Self-labels correct in rounds 1-2: 81%, 79% on seed 1, 70%, 74% on
-  seed 2, whose plain MLP is the weakest (49.7); after rounds 5-6, 49-67% on both.)
-  (2026-12-02, nice 15 beside other jobs; 19, 25, 17 rounds, best validation rounds 6,
-  12, 4. The self-labels of each round, scored for the log only: 76-90% correct in the
-  first 4 rounds, 0-70% after round 5, so all self-labels are 67-69% correct at the end;
-  the rounds after the best one add mostly wrong labels and validation picks an early
-  round. The row is 2.6 short; why the reference's agreement model labels better
-  without the graph is not measured.)
+  Citeseer GCN + GAM* 72.0     70.8     72.0     71.6 +- 0.6   71.3     16+ (cut), 830, 3294
+  (seed 0: best validation round 7, none better through round 15; seeds 1 and 2 stopped in
+  rounds 3 and 20 with no candidate above 0.4, largest 0.378 and 0.361; seed 2 best round 8.)
+  Notes on the MLP + GAM* rows. Cora (2026-12-02, nice 15 beside other jobs): 19, 25, 17
+  rounds, best validation rounds 6, 12, 4. The self-labels of each round, scored for the log
+  only: 76-90% correct in the first 4 rounds, 0-70% after round 5, so all self-labels are
+  67-69% correct at the end; the rounds after the best one add mostly wrong labels and
+  validation picks an early round. The row is 2.6 short; why the reference's agreement model
+  labels better without the graph is not measured. Citeseer: seed 0 22 rounds, best 9 (nice
+  15, 11 min paused); seed 1 22 rounds, best 9; seed 2 20 rounds, best 6. Self-labels correct
+  in rounds 1-2: 81%, 79% on seed 1, 70%, 74% on seed 2, whose plain MLP is the weakest
+  (49.7); after rounds 5-6, 49-67% on both.
 
 Cora MLP + GAM stopped by itself (no node above confidence 0.9 left); best validation round
-20. Citeseer GCN + GAM at the reference settings labels nothing in round 1 and stops: the GCN
-(row-normalized features, Adam 1e-3) peaks on validation after 100-200 steps, where its
-predictions are near uniform (round 1: largest top probability 0.343 of 1,707 candidates,
-under the 0.4 floor); README.md gives the measurements. With the floor at 0 its round 1
-labels are 81% right and 10 rounds reach 71.3 (best validation round 9). Cora GCN + GAM was cut after 8 iterations for time: best validation round 5 (val 0.828),
-rounds 6 and 7 added 44 and 10 labels at val 0.822 and 0.814. Citeseer MLP + GAM is capped
+20. Citeseer GCN + GAM seed 0 at the reference settings labels nothing in round 1 and stops:
+the GCN (row-normalized features, Adam 1e-3) peaks on validation after 100-200 steps, where
+its predictions are near uniform (round 1: largest top probability 0.343 of 1,707
+candidates, under the 0.4 floor); seeds 1 and 2 stop the same way after rounds 6 and 5;
+README.md gives the measurements. With the floor at 0 seed 0's round 1 labels are 81% right
+and 10 rounds reach 71.3 (best validation round 9). Cora GCN + GAM was cut after 8
+iterations for time: best validation rounds 5, 4 and 5; on seed 0, rounds 6 and 7 added 44
+and 10 labels at val 0.822 and 0.814. Citeseer MLP + GAM is capped
 at 12 iterations (`--max_num_iter_cotrain=12`): at 48 self-labels and 100-190 s a round here,
 the 100 rounds would take 3-5 hours a seed. Seed 0 ran 18 iterations: its best validation
 round stays 10 (val 0.750, test 70.8); rounds 12-17 reach val 0.746 at most while test rises
