@@ -65,6 +65,8 @@ class CotrainConfig:
       ratio_valid_agr: share of the labeled edges held out to validate the agreement model.
       learning_rate_cls, learning_rate_agr: Adam learning rates.
       batch_size_cls, batch_size_agr: labeled nodes (classifier) / pairs (agreement) per step.
+        A full-graph classifier (GCN) ignores `batch_size_cls`: it takes every labeled node
+        each step, as the reference's GCN trainer does.
       weight_decay_cls, weight_decay_agr: L2 weight on the model's kernels (0 disables).
       min_num_iter_cls, max_num_iter_cls, num_iter_after_best_val_cls: the classifier trains at
         least `min` steps, at most `max`, and stops `num_iter_after_best_val` steps after its

@@ -631,9 +631,20 @@ class CoTrainer:
             agreement = expit(self.agreement_logits(pairs) + logit_offset).astype(np.float32)
         return _with_targets(pairs, agreement)
 
+    def _classifier_batch(self):
+        """The labeled nodes of one classifier step.
+
+        A full-graph classifier computes every node anyway, so (as the reference's GCN trainer)
+        it takes every labeled node each step; a per-node classifier samples `batch_size_cls`
+        of them with replacement.
+        """
+        if self.full_graph:
+            return tf.identity(self.labeled_ids)
+        return self._sample_rows(self.labeled_ids, self.config.batch_size_cls)
+
     def _classifier_step(self):
         config = self.config
-        batch = self._sample_rows(self.labeled_ids, config.batch_size_cls)
+        batch = self._classifier_batch()
         num_pairs = tf.cast(config.num_pairs_reg * self.reg_on, tf.int64)
         ll = self._sample_rows(self.ll_pool, num_pairs)
         lu_rows = self._sample_rows(self.lu_pool, num_pairs)

@@ -271,3 +271,48 @@ def test_iteration_zero_is_the_plain_classifier_only_with_first_iter_original():
     assert not CoTrainer(data, "mlp", gam.CotrainConfig(**FAST)).uses_agreement(0)
     config = gam.CotrainConfig(**FAST, first_iter_original=False)
     assert CoTrainer(data, "mlp", config).uses_agreement(0)
+
+
+class _LinearFullGraph(keras.Model):
+    """Full-graph classifier without randomness: logits = features @ kernel."""
+
+    full_graph = True
+
+    def __init__(self, num_features, num_classes):
+        super().__init__(name="linear")
+        self.kernel = self.add_weight(
+            shape=(num_features, num_classes),
+            initializer=keras.initializers.RandomNormal(seed=3),
+            name="kernel",
+        )
+
+    def call(self, features, training=False):
+        return tf.matmul(features, self.kernel)
+
+
+def test_full_graph_classifier_steps_on_every_labeled_node_and_mlp_samples():
+    data = _graph()
+    config = gam.CotrainConfig(**FAST)
+    trainer = CoTrainer(data, lambda: _LinearFullGraph(4, 2), config)
+    trainer.load_labels()
+    np.testing.assert_array_equal(np.sort(trainer._classifier_batch().numpy()), np.arange(10))
+
+    # One step is one gradient step on the mean cross-entropy of all 10 labeled nodes (plain
+    # SGD in place of Adam, whose first step only keeps the gradient's sign).
+    trainer.cls_optimizer = keras.optimizers.SGD(config.learning_rate_cls)
+    start = trainer.model.kernel.numpy()
+    features = tf.constant(data.features, tf.float32)
+    with tf.GradientTape() as tape:
+        logits = tf.matmul(features[:10], trainer.model.kernel)
+        loss = tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=data.labels[:10], logits=logits)
+        )
+    gradient = tape.gradient(loss, trainer.model.kernel).numpy()
+    expected = start - config.learning_rate_cls * gradient
+    trainer.cls_loop.plain(tf.constant(1, tf.int32))
+    np.testing.assert_allclose(trainer.model.kernel.numpy(), expected, rtol=1e-5, atol=1e-6)
+
+    mlp = CoTrainer(data, "mlp", config)
+    mlp.load_labels()
+    batch = mlp._classifier_batch().numpy()
+    assert len(batch) == config.batch_size_cls and set(batch) <= set(range(10))
