@@ -375,6 +375,12 @@ def define_flags() -> None:
         "Drop earlier self-labels the classifier no longer predicts (confidently) before each "
         "self-labeling step (ours).",
     )
+    flags.DEFINE_enum(
+        "full_graph_batch",
+        None,
+        ["all", "sampled"],
+        "GCN steps on every labeled node (the reference) or on batch_size_cls sampled ones.",
+    )
     flags.DEFINE_bool("verbose", True, "Per-iteration lines and a progress bar.")
 
 
@@ -384,7 +390,7 @@ def options_from_flags(dataset: str, classifier: str) -> dict:
     options = settings(dataset, classifier, f.variant)
     if f.ours:
         options.update(OURS)
-    for name in ("edge_prior_agr", "agr_train_pairs", "label_proportions_from"):
+    for name in ("edge_prior_agr", "agr_train_pairs", "label_proportions_from", "full_graph_batch"):
         if getattr(f, name) is not None:
             options[name] = getattr(f, name)
     options["recheck_self_labels"] = f.recheck_self_labels

@@ -65,8 +65,11 @@ class CotrainConfig:
       ratio_valid_agr: share of the labeled edges held out to validate the agreement model.
       learning_rate_cls, learning_rate_agr: Adam learning rates.
       batch_size_cls, batch_size_agr: labeled nodes (classifier) / pairs (agreement) per step.
-        A full-graph classifier (GCN) ignores `batch_size_cls`: it takes every labeled node
-        each step, as the reference's GCN trainer does.
+        A full-graph classifier (GCN) uses `batch_size_cls` only with
+        `full_graph_batch='sampled'`.
+      full_graph_batch: the labeled nodes of a full-graph classifier's step: 'all' (every
+        labeled node, as the reference's GCN trainer) or 'sampled' (`batch_size_cls` of them
+        with replacement, as a per-node classifier's).
       weight_decay_cls, weight_decay_agr: L2 weight on the model's kernels (0 disables).
       min_num_iter_cls, max_num_iter_cls, num_iter_after_best_val_cls: the classifier trains at
         least `min` steps, at most `max`, and stops `num_iter_after_best_val` steps after its
@@ -108,6 +111,7 @@ class CotrainConfig:
     learning_rate_agr: float = 1e-3
     batch_size_cls: int = 128
     batch_size_agr: int = 128
+    full_graph_batch: str = "all"
     weight_decay_cls: float = 0.0
     weight_decay_agr: float = 0.0
     min_num_iter_cls: int = 200
@@ -137,6 +141,11 @@ class CotrainConfig:
             raise ValueError(
                 f"CotrainConfig.label_proportions_from={self.label_proportions_from!r}; valid: "
                 "'train', 'predicted'."
+            )
+        if self.full_graph_batch not in ("all", "sampled"):
+            raise ValueError(
+                f"CotrainConfig.full_graph_batch={self.full_graph_batch!r}; valid: 'all', "
+                "'sampled'."
             )
         positive = (
             "max_num_iter_cotrain",

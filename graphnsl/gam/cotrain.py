@@ -634,11 +634,11 @@ class CoTrainer:
     def _classifier_batch(self):
         """The labeled nodes of one classifier step.
 
-        A full-graph classifier computes every node anyway, so (as the reference's GCN trainer)
-        it takes every labeled node each step; a per-node classifier samples `batch_size_cls`
-        of them with replacement.
+        A full-graph classifier computes every node anyway, so by default (as the reference's
+        GCN trainer) it takes every labeled node each step; a per-node classifier, or one with
+        `full_graph_batch='sampled'`, samples `batch_size_cls` of them with replacement.
         """
-        if self.full_graph:
+        if self.full_graph and self.config.full_graph_batch == "all":
             return tf.identity(self.labeled_ids)
         return self._sample_rows(self.labeled_ids, self.config.batch_size_cls)
 

@@ -312,7 +312,14 @@ def test_full_graph_classifier_steps_on_every_labeled_node_and_mlp_samples():
     trainer.cls_loop.plain(tf.constant(1, tf.int32))
     np.testing.assert_allclose(trainer.model.kernel.numpy(), expected, rtol=1e-5, atol=1e-6)
 
-    mlp = CoTrainer(data, "mlp", config)
-    mlp.load_labels()
-    batch = mlp._classifier_batch().numpy()
-    assert len(batch) == config.batch_size_cls and set(batch) <= set(range(10))
+    sampled = gam.CotrainConfig(**FAST, full_graph_batch="sampled")
+    for classifier, options in ((lambda: _LinearFullGraph(4, 2), sampled), ("mlp", config)):
+        other = CoTrainer(data, classifier, options)
+        other.load_labels()
+        batch = other._classifier_batch().numpy()
+        assert len(batch) == config.batch_size_cls and set(batch) <= set(range(10))
+
+
+def test_config_rejects_unknown_full_graph_batch():
+    with pytest.raises(ValueError, match="full_graph_batch='every'"):
+        gam.CotrainConfig(full_graph_batch="every")
