@@ -485,6 +485,9 @@ class CoTrainer:
         # so nothing retraces.
         self.labels_var = tf.Variable(np.full(num_nodes, -1, np.int64), trainable=False)
         self.labeled_ids = _dynamic_variable(np.zeros(1, np.int64), tf.int64)
+        # The current pass over the labeled set with node_batch='epochs'.
+        self.pass_order = _dynamic_variable(np.zeros(0, np.int64), tf.int64)
+        self.pass_cursor = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.ll_pool = _dynamic_variable(np.zeros((0, 2), np.int64), tf.int64)
         self.lu_pool = _dynamic_variable(np.zeros((0, 3), np.float32), tf.float32)
         self.uu_pool = _dynamic_variable(np.zeros((0, 3), np.float32), tf.float32)
@@ -635,12 +638,29 @@ class CoTrainer:
         """The labeled nodes of one classifier step.
 
         A full-graph classifier computes every node anyway, so by default (as the reference's
-        GCN trainer) it takes every labeled node each step; a per-node classifier, or one with
-        `full_graph_batch='sampled'`, samples `batch_size_cls` of them with replacement.
+        GCN trainer) it takes every labeled node each step; see `CotrainConfig.node_batch` and
+        `full_graph_batch` for the others.
         """
-        if self.full_graph and self.config.full_graph_batch == "all":
+        config = self.config
+        if self.full_graph:
+            if config.full_graph_batch == "all":
+                return tf.identity(self.labeled_ids)
+        elif config.node_batch == "epochs":
+            return self._next_in_pass(config.batch_size_cls)
+        return self._sample_rows(self.labeled_ids, config.batch_size_cls)
+
+    def _next_in_pass(self, batch_size: int):
+        """The next `batch_size` nodes of a shuffled pass over the labeled set."""
+        size = tf.shape(self.labeled_ids, out_type=tf.int64)[0]
+        if size <= batch_size:
             return tf.identity(self.labeled_ids)
-        return self._sample_rows(self.labeled_ids, self.config.batch_size_cls)
+        if self.pass_cursor + batch_size > tf.shape(self.pass_order, out_type=tf.int64)[0]:
+            order = tf.argsort(self.generator.uniform(tf.reshape(size, [1])))
+            self.pass_order.assign(tf.gather(self.labeled_ids, order))
+            self.pass_cursor.assign(0)
+        start = self.pass_cursor.read_value()
+        self.pass_cursor.assign_add(batch_size)
+        return self.pass_order[start : start + batch_size]
 
     def _classifier_step(self):
         config = self.config
@@ -742,6 +762,8 @@ class CoTrainer:
         """Copies the labeled set into the variables the compiled steps read."""
         self.labels_var.assign(self.labels)
         self.labeled_ids.assign(np.flatnonzero(self.labeled).astype(np.int64))
+        self.pass_order.assign(np.zeros(0, np.int64))
+        self.pass_cursor.assign(0)
 
     def prior_logit_offset(self) -> float:
         """The log odds of agreement among labeled edges (`edge_prior_agr`), else 0.0."""

@@ -320,6 +320,30 @@ def test_full_graph_classifier_steps_on_every_labeled_node_and_mlp_samples():
         assert len(batch) == config.batch_size_cls and set(batch) <= set(range(10))
 
 
-def test_config_rejects_unknown_full_graph_batch():
+def test_config_rejects_unknown_batch_modes():
     with pytest.raises(ValueError, match="full_graph_batch='every'"):
         gam.CotrainConfig(full_graph_batch="every")
+    with pytest.raises(ValueError, match="node_batch='all'"):
+        gam.CotrainConfig(node_batch="all")
+
+
+def test_epoch_batches_visit_every_labeled_node_once_a_pass():
+    data = _graph()
+    config = gam.CotrainConfig(**dict(FAST, batch_size_cls=4), node_batch="epochs")
+    trainer = CoTrainer(data, "mlp", config)
+    trainer.load_labels()
+    draw = tf.function(trainer._classifier_batch)
+    # 10 labeled nodes, batches of 4: two batches a pass, the last 2 nodes of a pass skipped.
+    for _ in range(3):
+        first, second = draw().numpy(), draw().numpy()
+        assert len(first) == len(second) == 4
+        assert len(set(first) | set(second)) == 8 and set(first) | set(second) <= set(range(10))
+    # The compiled training step reads the same pass state.
+    trainer.cls_loop.plain(tf.constant(1, tf.int32))
+    assert trainer.pass_cursor.numpy() == 4
+    # No more labeled nodes than the batch: all of them each step.
+    whole = CoTrainer(
+        data, "mlp", gam.CotrainConfig(**dict(FAST, batch_size_cls=16), node_batch="epochs")
+    )
+    whole.load_labels()
+    np.testing.assert_array_equal(np.sort(whole._classifier_batch().numpy()), np.arange(10))
