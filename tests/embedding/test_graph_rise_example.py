@@ -62,3 +62,12 @@ def test_default_multiplier_is_geometric_between_the_validated_budgets(example):
     assert example.default_multiplier(1000) == pytest.approx(20.0 ** (1 - t))
     assert example.default_multiplier(10) == pytest.approx(20.0)  # held at the ends
     assert example.default_multiplier(60000) == pytest.approx(1.0)
+
+
+def test_rampup_rises_from_near_zero_to_one_at_the_named_step(example):
+    ramp = example.rampup(6, 4)
+    # exp(-5 (1 - t)^2) at t = 0, 1/4, 1/2, 3/4, then 1 from step 4 on.
+    expected = np.exp(-5.0 * (1.0 - np.array([0.0, 0.25, 0.5, 0.75, 1.0, 1.0])) ** 2)
+    np.testing.assert_allclose(ramp, expected, rtol=1e-6)
+    assert ramp.dtype == np.float32 and 0.0 < ramp[0] < 0.01 and ramp[4] == ramp[5] == 1.0
+    np.testing.assert_array_equal(example.rampup(3, 0), np.ones(3, np.float32))
