@@ -70,11 +70,11 @@ class CotrainConfig:
       full_graph_batch: the labeled nodes of a full-graph classifier's step: 'all' (every
         labeled node, as the reference's GCN trainer) or 'sampled' (`batch_size_cls` of them
         with replacement).
-      node_batch: the labeled nodes of a per-node classifier's (MLP's) step: 'sampled'
-        (`batch_size_cls` of them with replacement) or 'epochs' (as the reference's MLP
-        trainer: shuffled passes over the labeled set, each node once a pass, the last
-        incomplete batch of a pass skipped; every node each step when there are no more
-        than `batch_size_cls`).
+      node_batch: the labeled nodes of a per-node classifier's (MLP's) step: 'epochs' (as
+        the reference's MLP trainer: shuffled passes over the labeled set, each node once a
+        pass, the last incomplete batch of a pass skipped; every node each step when there
+        are no more than `batch_size_cls`) or 'sampled' (`batch_size_cls` of them with
+        replacement, the default before 2026-12-03).
       weight_decay_cls, weight_decay_agr: L2 weight on the model's kernels (0 disables).
       min_num_iter_cls, max_num_iter_cls, num_iter_after_best_val_cls: the classifier trains at
         least `min` steps, at most `max`, and stops `num_iter_after_best_val` steps after its
@@ -117,7 +117,7 @@ class CotrainConfig:
     batch_size_cls: int = 128
     batch_size_agr: int = 128
     full_graph_batch: str = "all"
-    node_batch: str = "sampled"
+    node_batch: str = "epochs"
     weight_decay_cls: float = 0.0
     weight_decay_agr: float = 0.0
     min_num_iter_cls: int = 200
