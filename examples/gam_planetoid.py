@@ -47,7 +47,8 @@ with other jobs (load 5-30, so the seconds are upper bounds); logs in /work/note
   Citeseer GCN + GAM  70.7     72.4     68.5     70.5 +- 1.6   72.2    4, 8 (cut), 2      806, 1419, 473
   (seeds 0 and 2 stop when no candidate clears confidence 0.4, largest 0.353 and 0.397; seed 1
   is cut at 8 rounds, best validation round 6, round 7 tests 73.7 at val 0.754 against 0.758.)
-  MLP rows with --node_batch=epochs (the default since 2026-12-03; the rows above were sampled):
+  MLP rows with --node_batch=epochs (the default since 2026-12-03; the MLP rows above and the
+  NGM and GAM* MLP rows below without this heading were measured with --node_batch=sampled):
   Cora MLP + GAM      77.8     80.2     81.5     79.8 +- 1.5   80.2    20, 19, 22 (stopped) 1563, 1459, 1687
   Citeseer MLP + GAM  70.9     69.6     67.7     69.4 +- 1.3   73.2    12 of 100 (capped) 1407, 1127, 1263
   Cora MLP + GAM*     68.3     69.3     67.0     68.2 +- 0.9   70.7    21, 14, 17          721, 401, 800
