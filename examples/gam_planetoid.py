@@ -418,6 +418,13 @@ def define_flags() -> None:
         "MLP steps on batch_size_cls labeled nodes sampled with replacement or taken in "
         "shuffled passes over the labeled set (the reference).",
     )
+    flags.DEFINE_enum(
+        "reg_pairs",
+        None,
+        ["reference", "sampled"],
+        "Agreement-term pairs a classifier step: the reference's (agreeing LL edges only, a "
+        "pool smaller than num_pairs_reg whole) or num_pairs_reg sampled from every pool.",
+    )
     flags.DEFINE_bool("verbose", True, "Per-iteration lines and a progress bar.")
 
 
@@ -433,6 +440,7 @@ def options_from_flags(dataset: str, classifier: str) -> dict:
         "label_proportions_from",
         "full_graph_batch",
         "node_batch",
+        "reg_pairs",
     ):
         if getattr(f, name) is not None:
             options[name] = getattr(f, name)

@@ -75,6 +75,13 @@ class CotrainConfig:
         pass, the last incomplete batch of a pass skipped; every node each step when there
         are no more than `batch_size_cls`) or 'sampled' (`batch_size_cls` of them with
         replacement, the default before 2026-12-03).
+      reg_pairs: the pairs of the agreement term in one classifier step: 'reference' (as
+        the reference's edge iterators: the LL group holds only the label-matching LL edges,
+        and each group takes `num_pairs_reg` pairs, or its whole pool when the pool is
+        smaller; the mean runs over all of them, so a small LL group weighs the LU and UU
+        terms less down) or 'sampled' (`num_pairs_reg` pairs with replacement from every
+        non-empty pool, LL from all LL edges: the default before 2026-12-04, whose LU and UU
+        terms are 0.67-0.76 of the reference's while few LL edges agree).
       weight_decay_cls, weight_decay_agr: L2 weight on the model's kernels (0 disables).
       min_num_iter_cls, max_num_iter_cls, num_iter_after_best_val_cls: the classifier trains at
         least `min` steps, at most `max`, and stops `num_iter_after_best_val` steps after its
@@ -118,6 +125,7 @@ class CotrainConfig:
     batch_size_agr: int = 128
     full_graph_batch: str = "all"
     node_batch: str = "epochs"
+    reg_pairs: str = "reference"
     weight_decay_cls: float = 0.0
     weight_decay_agr: float = 0.0
     min_num_iter_cls: int = 200
@@ -156,6 +164,10 @@ class CotrainConfig:
         if self.node_batch not in ("sampled", "epochs"):
             raise ValueError(
                 f"CotrainConfig.node_batch={self.node_batch!r}; valid: 'sampled', 'epochs'."
+            )
+        if self.reg_pairs not in ("reference", "sampled"):
+            raise ValueError(
+                f"CotrainConfig.reg_pairs={self.reg_pairs!r}; valid: 'reference', 'sampled'."
             )
         positive = (
             "max_num_iter_cotrain",

@@ -586,6 +586,23 @@ class CoTrainer:
         )
         return tf.gather(pool, index)
 
+    def _pair_rows(self, pool, count):
+        """One step's pairs of `pool` for the agreement term (see `CotrainConfig.reg_pairs`).
+
+        'reference': the whole pool when it holds no more than `count` pairs (the reference's
+        edge iterator yields a short pool whole), else `count` drawn with replacement.
+        'sampled': always `count` drawn with replacement (none from an empty pool).
+        """
+        if self.config.reg_pairs == "sampled":
+            return self._sample_rows(pool, count)
+        size = tf.shape(pool, out_type=tf.int64)[0]
+        count = tf.cast(count, tf.int64)
+        return tf.cond(
+            tf.logical_and(count > 0, size <= count),
+            lambda: tf.identity(pool),
+            lambda: self._sample_rows(pool, count),
+        )
+
     def _classifier_logits(self, ids, training):
         if self.full_graph:
             return tf.gather(self.model(self.model_features, training=training), ids)
@@ -666,9 +683,9 @@ class CoTrainer:
         config = self.config
         batch = self._classifier_batch()
         num_pairs = tf.cast(config.num_pairs_reg * self.reg_on, tf.int64)
-        ll = self._sample_rows(self.ll_pool, num_pairs)
-        lu_rows = self._sample_rows(self.lu_pool, num_pairs)
-        uu_rows = self._sample_rows(self.uu_pool, num_pairs)
+        ll = self._pair_rows(self.ll_pool, num_pairs)
+        lu_rows = self._pair_rows(self.lu_pool, num_pairs)
+        uu_rows = self._pair_rows(self.uu_pool, num_pairs)
         lu = tf.cast(lu_rows[:, :2], tf.int64)
         uu = tf.cast(uu_rows[:, :2], tf.int64)
         groups = [("batch", batch)]
@@ -849,7 +866,11 @@ class CoTrainer:
             self.reg_on.assign(0.0)
             return
         ll, lu, uu = pools
-        self.ll_pool.assign(ll.astype(np.int64).reshape(-1, 2))
+        ll = ll.astype(np.int64).reshape(-1, 2)
+        if self.config.reg_pairs == "reference" and self.config.use_graph:
+            # The reference's LL edge iterator keeps the label-matching edges only.
+            ll = ll[self.labels[ll[:, 0]] == self.labels[ll[:, 1]]]
+        self.ll_pool.assign(ll)
         self.lu_rows = self.with_agreement_column(lu, outcome.trained, outcome.logit_offset)
         self.lu_pool.assign(self.lu_rows)
         self.uu_pool.assign(self.with_agreement_column(uu, outcome.trained, outcome.logit_offset))

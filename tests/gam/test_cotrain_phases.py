@@ -347,3 +347,35 @@ def test_epoch_batches_visit_every_labeled_node_once_a_pass():
     )
     whole.load_labels()
     np.testing.assert_array_equal(np.sort(whole._classifier_batch().numpy()), np.arange(10))
+
+
+def test_reference_pairs_keep_agreeing_ll_edges_and_take_short_pools_whole():
+    data = _graph()
+    trainer = CoTrainer(data, "mlp", gam.CotrainConfig(**FAST))
+    trainer.load_labels()
+    pools = trainer.regularization_pools()
+    ll, lu, uu = pools
+    # Nodes 0-9 are labeled: the rings inside each class give 8 agreeing LL edges, (0, 1) one
+    # that disagrees; both directions of each.
+    assert len(ll) == 18
+    trainer.set_regularization(pools, AgreementOutcome(trained=False))
+    kept = trainer.ll_pool.numpy()
+    assert len(kept) == 16 and (data.labels[kept[:, 0]] == data.labels[kept[:, 1]]).all()
+    pair_rows = tf.function(trainer._pair_rows)
+    # A pool no larger than the count comes whole, in order; a larger one gives `count` rows.
+    np.testing.assert_array_equal(pair_rows(trainer.ll_pool, 16).numpy(), kept)
+    np.testing.assert_array_equal(pair_rows(trainer.ll_pool, 40).numpy(), kept)
+    drawn = pair_rows(trainer.ll_pool, 5).numpy()
+    assert len(drawn) == 5 and {tuple(r) for r in drawn} <= {tuple(r) for r in kept}
+    assert len(pair_rows(trainer.ll_pool, 0).numpy()) == 0
+    assert len(pair_rows(trainer.uu_pool, 16).numpy()) == min(16, len(uu))
+    empty = tf.zeros((0, 3), tf.float32)
+    assert pair_rows(empty, 16).numpy().shape == (0, 3)
+
+    sampled = CoTrainer(data, "mlp", gam.CotrainConfig(**FAST, reg_pairs="sampled"))
+    sampled.load_labels()
+    sampled.set_regularization(sampled.regularization_pools(), AgreementOutcome(trained=False))
+    assert len(sampled.ll_pool.numpy()) == 18
+    assert len(tf.function(sampled._pair_rows)(sampled.ll_pool, 40).numpy()) == 40
+    with pytest.raises(ValueError, match="reg_pairs='all'"):
+        gam.CotrainConfig(reg_pairs="all")
