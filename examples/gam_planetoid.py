@@ -419,6 +419,13 @@ def define_flags() -> None:
         "shuffled passes over the labeled set (the reference).",
     )
     flags.DEFINE_enum(
+        "agr_stopping",
+        None,
+        ["reference", "patience"],
+        "Agreement model: the reference's validation (directed held-out edges, unbalanced) "
+        "and stop at 100% validation accuracy, or balanced validation and patience only.",
+    )
+    flags.DEFINE_enum(
         "reg_pairs",
         None,
         ["reference", "sampled"],
@@ -441,6 +448,7 @@ def options_from_flags(dataset: str, classifier: str) -> dict:
         "full_graph_batch",
         "node_batch",
         "reg_pairs",
+        "agr_stopping",
     ):
         if getattr(f, name) is not None:
             options[name] = getattr(f, name)

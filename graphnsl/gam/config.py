@@ -75,6 +75,15 @@ class CotrainConfig:
         pass, the last incomplete batch of a pass skipped; every node each step when there
         are no more than `batch_size_cls`) or 'sampled' (`batch_size_cls` of them with
         replacement, the default before 2026-12-03).
+      agr_stopping: how the agreement model is validated and stopped: 'reference' (as the
+        reference's agreement trainer: with `use_graph` the held-out pairs are a
+        `ratio_valid_agr` share of the directed labeled-labeled edges as they are, not
+        balanced; it validates after the first step and every `eval_step_agr` steps after,
+        stops at the first perfect validation accuracy, and trains one step when nothing is
+        held out) or 'patience' (the default before 2026-12-04: held-out undirected edges
+        topped up with random differing labeled pairs to balance them, no stop at 100%,
+        `min_num_iter_agr` steps when nothing is held out). Both otherwise stop
+        `num_iter_after_best_val_agr` steps after the best validation accuracy.
       reg_pairs: the pairs of the agreement term in one classifier step: 'reference' (as
         the reference's edge iterators: the LL group holds only the label-matching LL edges,
         and each group takes `num_pairs_reg` pairs, or its whole pool when the pool is
@@ -126,6 +135,7 @@ class CotrainConfig:
     full_graph_batch: str = "all"
     node_batch: str = "epochs"
     reg_pairs: str = "reference"
+    agr_stopping: str = "reference"
     weight_decay_cls: float = 0.0
     weight_decay_agr: float = 0.0
     min_num_iter_cls: int = 200
@@ -164,6 +174,10 @@ class CotrainConfig:
         if self.node_batch not in ("sampled", "epochs"):
             raise ValueError(
                 f"CotrainConfig.node_batch={self.node_batch!r}; valid: 'sampled', 'epochs'."
+            )
+        if self.agr_stopping not in ("reference", "patience"):
+            raise ValueError(
+                f"CotrainConfig.agr_stopping={self.agr_stopping!r}; valid: 'reference', 'patience'."
             )
         if self.reg_pairs not in ("reference", "sampled"):
             raise ValueError(

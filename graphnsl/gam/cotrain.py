@@ -157,6 +157,7 @@ class _EarlyStopping:
     """Runs `step_fn` in compiled chunks, validating every `eval_every` steps, keeping the best.
 
     The best weights live in shadow variables updated inside the graph; `run` restores them.
+    `run(..., stop_at=a)` also stops at the first validation accuracy >= a.
     """
 
     def __init__(self, step_fn, eval_fn, weights, eval_every: int):
@@ -165,7 +166,17 @@ class _EarlyStopping:
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.best_val = tf.Variable(-1.0, dtype=tf.float32, trainable=False)
         self.best_step = tf.Variable(0, dtype=tf.int64, trainable=False)
+        # Validation accuracy at which training stops at once (above 1: never).
+        self.stop_at = tf.Variable(2.0, dtype=tf.float32, trainable=False)
         self.eval_every = int(eval_every)
+
+        def evaluate():
+            accuracy = eval_fn()
+            if accuracy > self.best_val:
+                self.best_val.assign(accuracy)
+                self.best_step.assign(self.step)
+                for best, weight in zip(self.best, self.weights, strict=True):
+                    best.assign(weight)
 
         @tf.function
         def chunk(num_evals):
@@ -173,13 +184,16 @@ class _EarlyStopping:
                 for _ in tf.range(self.eval_every):
                     step_fn()
                 self.step.assign_add(self.eval_every)
-                accuracy = eval_fn()
-                if accuracy > self.best_val:
-                    self.best_val.assign(accuracy)
-                    self.best_step.assign(self.step)
-                    for best, weight in zip(self.best, self.weights, strict=True):
-                        best.assign(weight)
+                evaluate()
+                if self.best_val >= self.stop_at:
+                    break
             return self.best_val
+
+        @tf.function
+        def first():
+            step_fn()
+            self.step.assign_add(1)
+            evaluate()
 
         @tf.function
         def plain(num_steps):
@@ -188,19 +202,37 @@ class _EarlyStopping:
             self.step.assign_add(tf.cast(num_steps, tf.int64))
 
         self.chunk = chunk
+        self.first = first
         self.plain = plain
 
-    def run(self, min_steps: int, max_steps: int, patience: int, validate: bool = True):
-        """Trains; returns `(steps, best_validation_accuracy or None)`."""
+    def run(
+        self,
+        min_steps: int,
+        max_steps: int,
+        patience: int,
+        validate: bool = True,
+        stop_at: float | None = None,
+        validate_first_step: bool = False,
+    ):
+        """Trains; returns `(steps, best_validation_accuracy or None)`.
+
+        Without `validate`, trains `max(min_steps, 1)` steps. Otherwise validates every
+        `eval_every` steps (and after the first one with `validate_first_step`), and stops
+        `patience` steps after the best (at least `min_steps`, at most `max_steps`), or at the
+        first validation accuracy >= `stop_at`.
+        """
         self.step.assign(0)
         self.best_val.assign(-1.0)
         self.best_step.assign(0)
+        self.stop_at.assign(2.0 if stop_at is None else stop_at)
         if not validate:
             steps = max(min_steps, 1)
             self.plain(tf.constant(steps, tf.int32))
             return steps, None
         evals_per_call = max(1, _STEPS_PER_CALL // self.eval_every)
-        while True:
+        if validate_first_step:
+            self.first()
+        while float(self.best_val.numpy()) < float(self.stop_at.numpy()):
             step = int(self.step.numpy())
             remaining = math.ceil((max_steps - step) / self.eval_every)
             if remaining <= 0:
@@ -257,15 +289,19 @@ def _agreement_data(data: CotrainData, labels: np.ndarray, labeled: np.ndarray, 
     """
     labeled_nodes = np.flatnonzero(labeled)
     if config.use_graph and config.agr_train_pairs == "edges":
+        reference = config.agr_stopping == "reference"
         edges = data.edges[labeled[data.edges[:, 0]] & labeled[data.edges[:, 1]]]
-        edges = np.unique(np.sort(edges, axis=1), axis=0)
+        if not reference:
+            edges = np.unique(np.sort(edges, axis=1), axis=0)
+        # 'reference' splits the directed edges (an edge's reverse may fall on the other side).
         order = rng.permutation(len(edges))
         num_val = int(len(edges) * config.ratio_valid_agr)
         val_edges, train_edges = edges[order[:num_val]], edges[order[num_val:]]
         train_agree = labels[train_edges[:, 0]] == labels[train_edges[:, 1]]
         val_agree = labels[val_edges[:, 0]] == labels[val_edges[:, 1]]
-        pos = _both_directions(train_edges[train_agree])
-        neg = _both_directions(train_edges[~train_agree])
+        pos, neg = train_edges[train_agree], train_edges[~train_agree]
+        if not reference:
+            pos, neg = _both_directions(pos), _both_directions(neg)
         validation = [_with_targets(val_edges, val_agree.astype(np.float32))]
         if not config.add_negative_edges_agr:
             all_edges = np.concatenate([_with_targets(pos, 1.0), _with_targets(neg, 0.0)])
@@ -277,7 +313,7 @@ def _agreement_data(data: CotrainData, labels: np.ndarray, labeled: np.ndarray, 
         extra = _pairs_with_label_relation(rng, labeled_nodes, labels, missing, same=False)
         negatives = np.concatenate([np.tile(neg, (repeats, 1)).reshape(-1, 2), extra])
         val_missing = max(int(val_agree.sum()) - int((~val_agree).sum()), 0)
-        if val_missing:
+        if val_missing and not reference:
             val_extra = _pairs_with_label_relation(rng, labeled_nodes, labels, val_missing, False)
             validation.append(_with_targets(val_extra, 0.0))
         return (
@@ -824,11 +860,14 @@ class CoTrainer:
         self.agr_counts[0].assign(max(half, 1))
         self.agr_counts[1].assign(config.batch_size_agr - half if len(negatives) else 0)
         self.agr_val.assign(validation)
+        reference = config.agr_stopping == "reference"
         outcome.steps, outcome.val_accuracy = self.agr_loop.run(
-            config.min_num_iter_agr,
+            1 if reference and not len(validation) else config.min_num_iter_agr,
             config.max_num_iter_agr,
             config.num_iter_after_best_val_agr,
             validate=len(validation) > 0,
+            stop_at=1.0 if reference else None,
+            validate_first_step=reference,
         )
         outcome.trained = True
         return outcome

@@ -71,7 +71,8 @@ def test_loop_ends_when_no_unlabeled_nodes_are_left(tmp_path):
     assert [r.num_labeled for r in records] == [4, 4, 24]
     assert [r.num_new_labels for r in records] == [0, 20, 0]
     assert records[0].agreement_val_accuracy is None and records[0].agreement_steps == 0
-    assert records[1].agreement_steps >= 10
+    # Trained (the reference's rule stops it at its first perfect validation accuracy).
+    assert records[1].agreement_steps >= 1
     candidates = _candidates(data)
     assert (result.labels[candidates] >= 0).all()
     assert np.mean(result.labels[candidates] == data.labels[candidates]) >= 0.9
@@ -304,6 +305,7 @@ def test_edge_prior_fit_sets_the_mean_edge_agreement_to_the_prior():
         agr_train_pairs="labeled",
         edge_prior_agr=True,
         edge_prior_fit_agr=True,
+        agr_stopping="patience",  # a model trained past its first steps, whose scores spread
         seed=3,
     )
     labels = np.full(data.num_nodes, -1)

@@ -379,3 +379,69 @@ def test_reference_pairs_keep_agreeing_ll_edges_and_take_short_pools_whole():
     assert len(tf.function(sampled._pair_rows)(sampled.ll_pool, 40).numpy()) == 40
     with pytest.raises(ValueError, match="reg_pairs='all'"):
         gam.CotrainConfig(reg_pairs="all")
+
+
+def test_reference_agreement_validation_holds_directed_edges_as_they_are():
+    data = _graph()
+    edge_set = {tuple(e) for e in data.edges.tolist()}
+    # 18 directed labeled-labeled edges (9 undirected, 1 of them across the classes).
+    trainer = CoTrainer(data, "mlp", gam.CotrainConfig(**FAST, ratio_valid_agr=0.3))
+    trainer.load_labels()
+    trainer.train_agreement(1)
+    validation = trainer.agr_val.numpy()
+    assert len(validation) == int(0.3 * 18)
+    ids = validation[:, :2].astype(int)
+    assert all(tuple(p) in edge_set for p in ids.tolist()), "no random pairs in validation"
+    np.testing.assert_array_equal(
+        validation[:, 2], data.labels[ids[:, 0]] == data.labels[ids[:, 1]]
+    )
+    positives = {tuple(p) for p in trainer.agr_pools[0].numpy()[:, :2].astype(int).tolist()}
+    agreeing = {e for e in edge_set if max(e) < 10 and data.labels[e[0]] == data.labels[e[1]]}
+    assert positives == agreeing - {tuple(p) for p in ids.tolist()}
+
+    patience = CoTrainer(
+        data, "mlp", gam.CotrainConfig(**FAST, ratio_valid_agr=0.3, agr_stopping="patience")
+    )
+    patience.load_labels()
+    patience.train_agreement(1)
+    held = patience.agr_val.numpy()[:, 2]
+    assert held.sum() == (1 - held).sum(), "patience balances validation with random pairs"
+
+
+def test_early_stopping_stops_at_a_perfect_validation_accuracy():
+    from graphnsl.gam.cotrain import _EarlyStopping
+
+    counter = tf.Variable(0, dtype=tf.int64)
+    weight = tf.Variable(0.0)
+
+    def step():
+        counter.assign_add(1)
+        weight.assign_add(1.0)
+
+    def accuracy():
+        return tf.where(counter >= 23, 1.0, 0.5)
+
+    loop = _EarlyStopping(step, accuracy, [weight], eval_every=5)
+    # The first validation at or after step 23 is at step 25: stop there, keep its weights.
+    assert loop.run(200, 1000, 100, stop_at=1.0) == (25, 1.0)
+    assert weight.numpy() == 25.0
+    counter.assign(0)
+    # Without stop_at: patience from the best step (25) and at least 200 steps.
+    steps, best = loop.run(200, 1000, 100)
+    # The best weights restored: 25 (the first run's) + 25 steps to the first perfect one.
+    assert steps == 200 and best == 1.0 and weight.numpy() == 50.0
+    counter.assign(30)
+    # Validating after the first step, already perfect: one step.
+    assert loop.run(200, 1000, 100, stop_at=1.0, validate_first_step=True) == (1, 1.0)
+
+
+def test_reference_agreement_trains_one_step_when_nothing_is_held_out():
+    data = _graph()
+    for mode, steps in (("reference", 1), ("patience", FAST["min_num_iter_agr"])):
+        config = gam.CotrainConfig(**FAST, ratio_valid_agr=0.0, agr_stopping=mode)
+        trainer = CoTrainer(data, "mlp", config)
+        trainer.load_labels()
+        outcome = trainer.train_agreement(1)
+        assert outcome.trained and outcome.val_accuracy is None and outcome.steps == steps
+    with pytest.raises(ValueError, match="agr_stopping='never'"):
+        gam.CotrainConfig(agr_stopping="never")
