@@ -426,6 +426,13 @@ def define_flags() -> None:
         "and stop at 100% validation accuracy, or balanced validation and patience only.",
     )
     flags.DEFINE_enum(
+        "random_pairs",
+        None,
+        ["fresh", "pools"],
+        "GAM*: new random pairs each classifier step (the reference) or fixed pools of 20,000 "
+        "drawn once an iteration.",
+    )
+    flags.DEFINE_enum(
         "reg_pairs",
         None,
         ["reference", "sampled"],
@@ -449,6 +456,7 @@ def options_from_flags(dataset: str, classifier: str) -> dict:
         "node_batch",
         "reg_pairs",
         "agr_stopping",
+        "random_pairs",
     ):
         if getattr(f, name) is not None:
             options[name] = getattr(f, name)

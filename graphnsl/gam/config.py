@@ -84,6 +84,11 @@ class CotrainConfig:
         topped up with random differing labeled pairs to balance them, no stop at 100%,
         `min_num_iter_agr` steps when nothing is held out). Both otherwise stop
         `num_iter_after_best_val_agr` steps after the best validation accuracy.
+      random_pairs: the agreement term's pairs without the graph (`use_graph=False`, GAM*):
+        'fresh' (as the reference: each classifier step draws `num_pairs_reg` new random LL,
+        LU and UU pairs and scores them with the agreement model) or 'pools' (the default
+        before 2026-12-04: fixed pools of 20,000 random pairs of each kind, drawn and scored
+        once an iteration).
       reg_pairs: the pairs of the agreement term in one classifier step: 'reference' (as
         the reference's edge iterators: the LL group holds only the label-matching LL edges,
         and each group takes `num_pairs_reg` pairs, or its whole pool when the pool is
@@ -136,6 +141,7 @@ class CotrainConfig:
     node_batch: str = "epochs"
     reg_pairs: str = "reference"
     agr_stopping: str = "reference"
+    random_pairs: str = "fresh"
     weight_decay_cls: float = 0.0
     weight_decay_agr: float = 0.0
     min_num_iter_cls: int = 200
@@ -178,6 +184,10 @@ class CotrainConfig:
         if self.agr_stopping not in ("reference", "patience"):
             raise ValueError(
                 f"CotrainConfig.agr_stopping={self.agr_stopping!r}; valid: 'reference', 'patience'."
+            )
+        if self.random_pairs not in ("fresh", "pools"):
+            raise ValueError(
+                f"CotrainConfig.random_pairs={self.random_pairs!r}; valid: 'fresh', 'pools'."
             )
         if self.reg_pairs not in ("reference", "sampled"):
             raise ValueError(

@@ -528,6 +528,12 @@ class CoTrainer:
         self.lu_pool = _dynamic_variable(np.zeros((0, 3), np.float32), tf.float32)
         self.uu_pool = _dynamic_variable(np.zeros((0, 3), np.float32), tf.float32)
         self.reg_on = tf.Variable(0.0, trainable=False)
+        # random_pairs='fresh' (no graph): the unlabeled nodes, and what the step needs to
+        # score the pairs it draws (whether the agreement model was trained, its offset).
+        self.unlabeled_ids = _dynamic_variable(np.zeros(0, np.int64), tf.int64)
+        self.agr_trained = tf.Variable(0.0, trainable=False)
+        self.agr_offset = tf.Variable(0.0, trainable=False)
+        self.fresh_pairs = not config.use_graph and config.random_pairs == "fresh"
         self.agr_pools = [
             _dynamic_variable(np.zeros((0, 3), np.float32), tf.float32) for _ in range(2)
         ]
@@ -639,6 +645,36 @@ class CoTrainer:
             lambda: self._sample_rows(pool, count),
         )
 
+    def _random_pairs_of(self, left, right, count):
+        """int64 `[count, 2]` pairs, ends drawn uniformly from `left` and `right` (none if empty)."""
+        sizes = tf.stack([tf.size(left, out_type=tf.int64), tf.size(right, out_type=tf.int64)])
+        count = tf.where(tf.reduce_min(sizes) > 0, tf.cast(count, tf.int64), 0)
+        return tf.stack([self._sample_rows(left, count), self._sample_rows(right, count)], axis=1)
+
+    def _scored(self, pairs):
+        """float32 `[k, 3]` rows `(a, b, agreement)` of int64 pairs, scored in the step."""
+        if not self.use_agreement_model:
+            agreement = tf.ones(tf.shape(pairs)[:1], tf.float32)
+        else:
+            logits = self.agreement_model(
+                (
+                    tf.gather(self.dense_features, pairs[:, 0]),
+                    tf.gather(self.dense_features, pairs[:, 1]),
+                ),
+                training=False,
+            )
+            agreement = self.agr_trained * tf.sigmoid(tf.stop_gradient(logits) + self.agr_offset)
+        return tf.concat([tf.cast(pairs, tf.float32), agreement[:, None]], axis=1)
+
+    def _fresh_random_pairs(self, count):
+        """One step's LL, LU and UU random pairs (`random_pairs='fresh'`, the reference's
+        GAM*): `count` new pairs of each kind, LU and UU scored by the agreement model."""
+        labeled, unlabeled = self.labeled_ids, self.unlabeled_ids
+        ll = self._random_pairs_of(labeled, labeled, count)
+        lu = self._scored(self._random_pairs_of(labeled, unlabeled, count))
+        uu = self._scored(self._random_pairs_of(unlabeled, unlabeled, count))
+        return ll, lu, uu
+
     def _classifier_logits(self, ids, training):
         if self.full_graph:
             return tf.gather(self.model(self.model_features, training=training), ids)
@@ -719,9 +755,12 @@ class CoTrainer:
         config = self.config
         batch = self._classifier_batch()
         num_pairs = tf.cast(config.num_pairs_reg * self.reg_on, tf.int64)
-        ll = self._pair_rows(self.ll_pool, num_pairs)
-        lu_rows = self._pair_rows(self.lu_pool, num_pairs)
-        uu_rows = self._pair_rows(self.uu_pool, num_pairs)
+        if self.fresh_pairs:
+            ll, lu_rows, uu_rows = self._fresh_random_pairs(num_pairs)
+        else:
+            ll = self._pair_rows(self.ll_pool, num_pairs)
+            lu_rows = self._pair_rows(self.lu_pool, num_pairs)
+            uu_rows = self._pair_rows(self.uu_pool, num_pairs)
         lu = tf.cast(lu_rows[:, :2], tf.int64)
         uu = tf.cast(uu_rows[:, :2], tf.int64)
         groups = [("batch", batch)]
@@ -815,6 +854,7 @@ class CoTrainer:
         """Copies the labeled set into the variables the compiled steps read."""
         self.labels_var.assign(self.labels)
         self.labeled_ids.assign(np.flatnonzero(self.labeled).astype(np.int64))
+        self.unlabeled_ids.assign(np.flatnonzero(~self.labeled).astype(np.int64))
         self.pass_order.assign(np.zeros(0, np.int64))
         self.pass_cursor.assign(0)
 
@@ -913,6 +953,8 @@ class CoTrainer:
         self.lu_rows = self.with_agreement_column(lu, outcome.trained, outcome.logit_offset)
         self.lu_pool.assign(self.lu_rows)
         self.uu_pool.assign(self.with_agreement_column(uu, outcome.trained, outcome.logit_offset))
+        self.agr_trained.assign(1.0 if outcome.trained else 0.0)
+        self.agr_offset.assign(outcome.logit_offset)
         self.reg_on.assign(1.0)
 
     def train_classifier(self, iteration: int) -> tuple[int, float, float]:

@@ -445,3 +445,40 @@ def test_reference_agreement_trains_one_step_when_nothing_is_held_out():
         assert outcome.trained and outcome.val_accuracy is None and outcome.steps == steps
     with pytest.raises(ValueError, match="agr_stopping='never'"):
         gam.CotrainConfig(agr_stopping="never")
+
+
+def test_fresh_random_pairs_are_drawn_and_scored_every_step():
+    data = _graph()
+    trainer = CoTrainer(data, "mlp", gam.CotrainConfig(**FAST, use_graph=False))
+    assert trainer.fresh_pairs
+    trainer.load_labels()
+    outcome = trainer.train_agreement(1)
+    outcome.logit_offset = -0.4
+    trainer.set_regularization(trainer.regularization_pools(), outcome)
+    draw = tf.function(trainer._fresh_random_pairs)
+    ll, lu, uu = (t.numpy() for t in draw(16))
+    labeled = trainer.labeled
+    assert ll.shape == (16, 2) and labeled[ll].all()
+    lu_ids, uu_ids = lu[:, :2].astype(int), uu[:, :2].astype(int)
+    assert labeled[lu_ids[:, 0]].all() and (~labeled[lu_ids[:, 1]]).all()
+    assert (~labeled[uu_ids]).all() and len(lu) == len(uu) == 16
+    for rows, ids in ((lu, lu_ids), (uu, uu_ids)):
+        expected = expit(trainer.agreement_logits(ids) - 0.4)
+        np.testing.assert_allclose(rows[:, 2], expected, rtol=1e-5, atol=1e-6)
+    again = draw(16)[2].numpy()
+    assert not np.array_equal(again[:, :2], uu[:, :2]), "new pairs each step"
+    trainer.set_regularization(trainer.regularization_pools(), AgreementOutcome(trained=False))
+    assert (draw(16)[1].numpy()[:, 2] == 0.0).all()
+    # No unlabeled node left: no LU or UU pair.
+    trainer.labeled[:] = True
+    trainer.load_labels()
+    ll, lu, uu = (t.numpy() for t in draw(16))
+    assert len(ll) == 16 and lu.shape == (0, 3) and uu.shape == (0, 3)
+
+    ngm = CoTrainer(data, "mlp", gam.CotrainConfig(**FAST, use_graph=False, always_agree=True))
+    ngm.load_labels()
+    assert (tf.function(ngm._fresh_random_pairs)(8)[2].numpy()[:, 2] == 1.0).all()
+    pools = CoTrainer(data, "mlp", gam.CotrainConfig(**FAST, use_graph=False, random_pairs="pools"))
+    assert not pools.fresh_pairs
+    with pytest.raises(ValueError, match="random_pairs='new'"):
+        gam.CotrainConfig(random_pairs="new")
