@@ -194,6 +194,17 @@ COMMON = dict(
     eval_step_cls=5,
     eval_step_agr=10,
     reg_weight_ll=0.0,
+    # How the reference's trainers draw and stop (gam/trainer/ @ 283deef), CotrainConfig's
+    # defaults since 2026-12-04, spelled out here: the agreement term's LL group holds the
+    # label-matching LL edges (trainer_classification.py:662) and a pool smaller than
+    # num_pairs_reg comes whole (trainer_base.py:42), the mean running over all the pairs
+    # (trainer_classification.py:528); the agreement model validates on held-out directed
+    # edges as they are (trainer_agreement.py:943), trains one step with none held out
+    # (:662) and stops at 100% validation accuracy (:715); GAM* draws new random pairs every
+    # classifier step (trainer_classification.py:794-800).
+    reg_pairs="reference",
+    agr_stopping="reference",
+    random_pairs="fresh",
 )
 
 # NGM: always_agree, one round, the default agreement weights 0.1/0.05 (FLAG_DEFAULTS lines
