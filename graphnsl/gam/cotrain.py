@@ -16,6 +16,13 @@ unlabeled end, test nodes included. PR #82 reversed those edges, and the GAM res
 reference's "Updated Results" table were re-measured after it, so that table is leak-free and
 is what `examples/gam_planetoid.py` compares against.
 
+By default the pairs and the stopping follow the reference's trainers (`CotrainConfig`'s
+`reg_pairs`, `agr_stopping` and `random_pairs`): a classifier step takes `num_pairs_reg`
+pairs of each kind, or a whole pool when it is smaller, the LL group holding only the
+label-matching LL edges, and averages over all of them; without the graph (GAM*) it draws new
+random pairs every step; the agreement model validates on held-out directed labeled edges as
+they are and stops at its first perfect validation accuracy.
+
 The loop is a `CoTrainer`: one method per phase (`train_agreement`, `set_regularization`,
 `train_classifier`, `self_label`, `record`), the labeled set and the pair pools in its fields.
 """
