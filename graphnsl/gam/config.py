@@ -13,6 +13,18 @@ import dataclasses
 
 AGGREGATIONS = ("dist", "concat", "product")
 
+# The string fields of CotrainConfig and their valid values (the first is the default).
+_CHOICES = {
+    "aggregation_agr": AGGREGATIONS,
+    "agr_train_pairs": ("edges", "labeled"),
+    "label_proportions_from": ("train", "predicted"),
+    "full_graph_batch": ("all", "sampled"),
+    "node_batch": ("epochs", "sampled"),
+    "reg_pairs": ("reference", "sampled"),
+    "agr_stopping": ("reference", "patience"),
+    "random_pairs": ("fresh", "pools"),
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class CotrainConfig:
@@ -159,40 +171,12 @@ class CotrainConfig:
     verbose: bool = True
 
     def __post_init__(self):
-        if self.aggregation_agr not in AGGREGATIONS:
-            raise ValueError(
-                f"CotrainConfig.aggregation_agr={self.aggregation_agr!r}; valid: {AGGREGATIONS}."
-            )
-        if self.agr_train_pairs not in ("edges", "labeled"):
-            raise ValueError(
-                f"CotrainConfig.agr_train_pairs={self.agr_train_pairs!r}; valid: 'edges', 'labeled'."
-            )
-        if self.label_proportions_from not in ("train", "predicted"):
-            raise ValueError(
-                f"CotrainConfig.label_proportions_from={self.label_proportions_from!r}; valid: "
-                "'train', 'predicted'."
-            )
-        if self.full_graph_batch not in ("all", "sampled"):
-            raise ValueError(
-                f"CotrainConfig.full_graph_batch={self.full_graph_batch!r}; valid: 'all', "
-                "'sampled'."
-            )
-        if self.node_batch not in ("sampled", "epochs"):
-            raise ValueError(
-                f"CotrainConfig.node_batch={self.node_batch!r}; valid: 'sampled', 'epochs'."
-            )
-        if self.agr_stopping not in ("reference", "patience"):
-            raise ValueError(
-                f"CotrainConfig.agr_stopping={self.agr_stopping!r}; valid: 'reference', 'patience'."
-            )
-        if self.random_pairs not in ("fresh", "pools"):
-            raise ValueError(
-                f"CotrainConfig.random_pairs={self.random_pairs!r}; valid: 'fresh', 'pools'."
-            )
-        if self.reg_pairs not in ("reference", "sampled"):
-            raise ValueError(
-                f"CotrainConfig.reg_pairs={self.reg_pairs!r}; valid: 'reference', 'sampled'."
-            )
+        for name, valid in _CHOICES.items():
+            value = getattr(self, name)
+            if value not in valid:
+                raise ValueError(
+                    f"CotrainConfig.{name}={value!r}; valid: {', '.join(map(repr, valid))}."
+                )
         positive = (
             "max_num_iter_cotrain",
             "batch_size_cls",
