@@ -44,7 +44,7 @@ the reference's trainers; see COMMON), test %, 2 cores shared by four to six run
   Cora MLP + GAM      78.8     81.3     80.1     80.1 +- 1.0   80.2    23/3, 25/20, 21/9  26-42
   Cora GCN + GAM      83.5     83.3     83.7     83.5 +- 0.2   84.8    8 (cut)/5, 4, 5    27-30
   Citeseer MLP + GAM  70.0     -        -        (1 seed)      73.2    12 (cap)/11        21
-  Citeseer GCN + GAM  70.7     -        -        (1 seed)      72.2    5 (stopped)/4      35
+  Citeseer GCN + GAM  70.7     72.6     -        71.7 +- 0.9   72.2    5 (stopped)/4, 8 (cut)/7  35, 21
   Cora MLP + GAM*     67.0     66.0     67.6     66.9 +- 0.7   70.7    18/3, 19/15, 17/6  23-25
     --random_pairs=pools: 68.1 (seed 0; 20 rounds, best 5)
   The reference code run here (benchmarks/run_gam_reference.py, TF 2.21 compat.v1), Cora
