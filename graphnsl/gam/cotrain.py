@@ -663,14 +663,8 @@ class CoTrainer:
         if not self.use_agreement_model:
             agreement = tf.ones(tf.shape(pairs)[:1], tf.float32)
         else:
-            logits = self.agreement_model(
-                (
-                    tf.gather(self.dense_features, pairs[:, 0]),
-                    tf.gather(self.dense_features, pairs[:, 1]),
-                ),
-                training=False,
-            )
-            agreement = self.agr_trained * tf.sigmoid(tf.stop_gradient(logits) + self.agr_offset)
+            logits = tf.stop_gradient(self._agreement_of_pairs_fn(pairs))
+            agreement = self.agr_trained * tf.sigmoid(logits + self.agr_offset)
         return tf.concat([tf.cast(pairs, tf.float32), agreement[:, None]], axis=1)
 
     def _fresh_random_pairs(self, count):
