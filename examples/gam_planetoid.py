@@ -363,6 +363,38 @@ THEIRS = dict(agr_train_pairs="edges", edge_prior_agr=False, label_proportions_f
 NAMES = {"gam": "GAM", "ngm": "NGM", "gam_star": "GAM*"}
 
 
+# CotrainConfig's string fields the command line can set (valid values: gam.config.CHOICES).
+ENUM_FLAGS = {
+    "agr_train_pairs": (
+        "Agreement training pairs: the labeled graph edges plus random negatives (the "
+        "reference) or any balanced pairs of labeled nodes (ours)."
+    ),
+    "label_proportions_from": (
+        "Self-label quotas per class from the training labels' shares (the reference) or "
+        "the classifier's predicted shares on the candidates, each round (ours)."
+    ),
+    "full_graph_batch": (
+        "GCN steps on every labeled node (the reference) or on batch_size_cls sampled ones."
+    ),
+    "node_batch": (
+        "MLP steps on batch_size_cls labeled nodes sampled with replacement or taken in "
+        "shuffled passes over the labeled set (the reference)."
+    ),
+    "agr_stopping": (
+        "Agreement model: the reference's validation (directed held-out edges, unbalanced) "
+        "and stop at 100% validation accuracy, or balanced validation and patience only."
+    ),
+    "random_pairs": (
+        "GAM*: new random pairs each classifier step (the reference) or fixed pools of 20,000 "
+        "drawn once an iteration."
+    ),
+    "reg_pairs": (
+        "Agreement-term pairs a classifier step: the reference's (agreeing LL edges only, a "
+        "pool smaller than num_pairs_reg whole) or num_pairs_reg sampled from every pool."
+    ),
+}
+
+
 def settings(dataset: str, classifier: str, variant: str) -> dict:
     """Returns the reference settings of one table row: COMMON, then the row's own values.
 
@@ -416,60 +448,16 @@ def define_flags() -> None:
         None,
         "Shift the agreement logit to the labeled edges' agreement log odds (ours).",
     )
-    flags.DEFINE_enum(
-        "agr_train_pairs",
-        None,
-        ["edges", "labeled"],
-        "Agreement training pairs: the labeled graph edges plus random negatives (the "
-        "reference) or any balanced pairs of labeled nodes (ours).",
-    )
-    flags.DEFINE_enum(
-        "label_proportions_from",
-        None,
-        ["train", "predicted"],
-        "Self-label quotas per class from the training labels' shares (the reference) or "
-        "the classifier's predicted shares on the candidates, each round (ours).",
-    )
     flags.DEFINE_bool(
         "recheck_self_labels",
         False,
         "Drop earlier self-labels the classifier no longer predicts (confidently) before each "
         "self-labeling step (ours).",
     )
-    flags.DEFINE_enum(
-        "full_graph_batch",
-        None,
-        ["all", "sampled"],
-        "GCN steps on every labeled node (the reference) or on batch_size_cls sampled ones.",
-    )
-    flags.DEFINE_enum(
-        "node_batch",
-        None,
-        ["sampled", "epochs"],
-        "MLP steps on batch_size_cls labeled nodes sampled with replacement or taken in "
-        "shuffled passes over the labeled set (the reference).",
-    )
-    flags.DEFINE_enum(
-        "agr_stopping",
-        None,
-        ["reference", "patience"],
-        "Agreement model: the reference's validation (directed held-out edges, unbalanced) "
-        "and stop at 100% validation accuracy, or balanced validation and patience only.",
-    )
-    flags.DEFINE_enum(
-        "random_pairs",
-        None,
-        ["fresh", "pools"],
-        "GAM*: new random pairs each classifier step (the reference) or fixed pools of 20,000 "
-        "drawn once an iteration.",
-    )
-    flags.DEFINE_enum(
-        "reg_pairs",
-        None,
-        ["reference", "sampled"],
-        "Agreement-term pairs a classifier step: the reference's (agreeing LL edges only, a "
-        "pool smaller than num_pairs_reg whole) or num_pairs_reg sampled from every pool.",
-    )
+    from graphnsl.gam.config import CHOICES
+
+    for name, text in ENUM_FLAGS.items():
+        flags.DEFINE_enum(name, None, list(CHOICES[name]), text)
     flags.DEFINE_bool("verbose", True, "Per-iteration lines and a progress bar.")
 
 
@@ -479,16 +467,7 @@ def options_from_flags(dataset: str, classifier: str) -> dict:
     options = settings(dataset, classifier, f.variant)
     if f.ours:
         options.update(OURS)
-    for name in (
-        "edge_prior_agr",
-        "agr_train_pairs",
-        "label_proportions_from",
-        "full_graph_batch",
-        "node_batch",
-        "reg_pairs",
-        "agr_stopping",
-        "random_pairs",
-    ):
+    for name in ("edge_prior_agr", *ENUM_FLAGS):
         if getattr(f, name) is not None:
             options[name] = getattr(f, name)
     options["recheck_self_labels"] = f.recheck_self_labels

@@ -14,7 +14,7 @@ import dataclasses
 AGGREGATIONS = ("dist", "concat", "product")
 
 # The string fields of CotrainConfig and their valid values (the first is the default).
-_CHOICES = {
+CHOICES = {
     "aggregation_agr": AGGREGATIONS,
     "agr_train_pairs": ("edges", "labeled"),
     "label_proportions_from": ("train", "predicted"),
@@ -171,7 +171,7 @@ class CotrainConfig:
     verbose: bool = True
 
     def __post_init__(self):
-        for name, valid in _CHOICES.items():
+        for name, valid in CHOICES.items():
             value = getattr(self, name)
             if value not in valid:
                 raise ValueError(
