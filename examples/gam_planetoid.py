@@ -376,6 +376,10 @@ ENUM_FLAGS = {
     "full_graph_batch": (
         "GCN steps on every labeled node (the reference) or on batch_size_cls sampled ones."
     ),
+    "full_graph_passes": (
+        "GCN forward passes a step: one, read by both loss terms, or two, the agreement term "
+        "reading a second pass with its own dropout masks (the reference)."
+    ),
     "node_batch": (
         "MLP steps on batch_size_cls labeled nodes sampled with replacement or taken in "
         "shuffled passes over the labeled set (the reference)."

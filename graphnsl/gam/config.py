@@ -19,6 +19,7 @@ CHOICES = {
     "agr_train_pairs": ("edges", "labeled"),
     "label_proportions_from": ("train", "predicted"),
     "full_graph_batch": ("all", "sampled"),
+    "full_graph_passes": ("one", "two"),
     "node_batch": ("epochs", "sampled"),
     "reg_pairs": ("reference", "sampled"),
     "agr_stopping": ("reference", "patience"),
@@ -82,6 +83,10 @@ class CotrainConfig:
       full_graph_batch: the labeled nodes of a full-graph classifier's step: 'all' (every
         labeled node, as the reference's GCN trainer) or 'sampled' (`batch_size_cls` of them
         with replacement).
+      full_graph_passes: forward passes of a full-graph classifier (GCN) per step: 'one'
+        (the supervised and the agreement term read the same pass, so the same dropout
+        masks) or 'two' (as the reference's GCN trainer: the agreement term's predictions
+        come from a second full-graph pass with dropout masks of its own; twice the work).
       node_batch: the labeled nodes of a per-node classifier's (MLP's) step: 'epochs' (as
         the reference's MLP trainer: shuffled passes over the labeled set, each node once a
         pass, the last incomplete batch of a pass skipped; every node each step when there
@@ -150,6 +155,7 @@ class CotrainConfig:
     batch_size_cls: int = 128
     batch_size_agr: int = 128
     full_graph_batch: str = "all"
+    full_graph_passes: str = "one"
     node_batch: str = "epochs"
     reg_pairs: str = "reference"
     agr_stopping: str = "reference"

@@ -775,7 +775,18 @@ class CoTrainer:
         sizes = tf.stack([tf.size(g) for _, g in groups])
         num_classes = self.data.num_classes
         with tf.GradientTape() as tape:
-            logits = self._classifier_logits(ids, training=True)
+            if self.full_graph and config.full_graph_passes == "two":
+                # The reference's GCN trainer: the agreement term's predictions come from a
+                # second pass over the graph, which draws its own dropout masks.
+                logits = tf.concat(
+                    [
+                        self._classifier_logits(batch, training=True),
+                        self._classifier_logits(ids[tf.size(batch) :], training=True),
+                    ],
+                    axis=0,
+                )
+            else:
+                logits = self._classifier_logits(ids, training=True)
             split = dict(zip([n for n, _ in groups], tf.split(logits, sizes), strict=True))
             probs = {n: tf.nn.softmax(v) for n, v in split.items() if n != "batch"}
 

@@ -320,6 +320,43 @@ def test_full_graph_classifier_steps_on_every_labeled_node_and_mlp_samples():
         assert len(batch) == config.batch_size_cls and set(batch) <= set(range(10))
 
 
+class _CountingLinearFullGraph(_LinearFullGraph):
+    """`_LinearFullGraph` that counts its calls (traced calls, inside a compiled step)."""
+
+    def __init__(self, num_features, num_classes):
+        super().__init__(num_features, num_classes)
+        self.calls = 0
+
+    def call(self, features, training=False):
+        self.calls += 1
+        return super().call(features, training=training)
+
+
+def test_two_full_graph_passes_give_the_agreement_term_a_second_pass():
+    data = _graph()
+    kernels, calls = {}, {}
+    for passes in ("one", "two"):
+        config = gam.CotrainConfig(**FAST, always_agree=True, full_graph_passes=passes)
+        trainer = CoTrainer(data, lambda: _CountingLinearFullGraph(4, 2), config)
+        trainer.load_labels()
+        trainer.set_regularization(trainer.regularization_pools(), AgreementOutcome())
+        trainer.cls_optimizer = keras.optimizers.SGD(config.learning_rate_cls)
+        before = trainer.model.calls
+        trainer.cls_loop.plain(tf.constant(3, tf.int32))
+        calls[passes] = trainer.model.calls - before
+        kernels[passes] = trainer.model.kernel.numpy()
+    # The step is traced once: one model call in it, or two with a second pass.
+    assert calls == {"one": 1, "two": 2}
+    # Without randomness in the model both passes are the same, so are the seeded steps: the
+    # second pass feeds the pairs' rows, the first the labeled batch, in the same order.
+    np.testing.assert_allclose(kernels["two"], kernels["one"], rtol=1e-6, atol=1e-7)
+    start = _CountingLinearFullGraph(4, 2)
+    start.build((None, 4))
+    assert not np.allclose(kernels["one"], start.kernel.numpy()), "the steps moved the kernel"
+    with pytest.raises(ValueError, match="full_graph_passes='three'"):
+        gam.CotrainConfig(full_graph_passes="three")
+
+
 def test_config_rejects_unknown_batch_modes():
     with pytest.raises(ValueError, match="full_graph_batch='every'"):
         gam.CotrainConfig(full_graph_batch="every")
