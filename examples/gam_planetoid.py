@@ -51,6 +51,8 @@ the reference's trainers; see COMMON), test %, 2 cores shared by four to six run
   Cora MLP + GAM*     67.0     66.0     67.6     66.9 +- 0.7   70.7    18/3, 19/15, 17/6  23-25
     --random_pairs=pools: 68.1 (seed 0; 20 rounds, best 5)
   Cora GCN + GAM*     81.9     -        -        (1 seed)      84.2    10 (cut)/9         17
+  Citeseer MLP + GAM* 69.8     -        -        (1 seed)      70.3    17 (stopped by us)/8  50
+  Citeseer GCN + GAM* 71.6     -        -        (1 seed)      71.3    8 (cut)/7          30
   The reference code run here (benchmarks/run_gam_reference.py, TF 2.21 compat.v1), Cora
   MLP + GAM seed 111, rounds 0-12: 52.5 77.7 78.6 78.0 79.1 78.4 79.7 79.2 79.8 78.3 78.7
   78.9 77.6, best validation round 10 (test 78.7) when stopped; Cora MLP + GAM* seed 1234,
