@@ -56,7 +56,12 @@ the reference's trainers; see COMMON), test %, 2 cores shared by four to six run
   The reference code run here (benchmarks/run_gam_reference.py, TF 2.21 compat.v1), Cora
   MLP + GAM seed 111, rounds 0-12: 52.5 77.7 78.6 78.0 79.1 78.4 79.7 79.2 79.8 78.3 78.7
   78.9 77.6, best validation round 10 (test 78.7) when stopped; Cora MLP + GAM* seed 1234,
-  rounds 0-4: 53.9 56.5 62.4 66.8 67.1 (stopped).
+  rounds 0-4: 53.9 56.5 62.4 66.8 67.1 (stopped); Cora GCN + GAM seed 111 (line 45), rounds
+  0-9: 81.5 80.7 81.9 81.9 83.7 83.6 83.4 83.0 83.4 83.4, ending by itself (no candidate
+  left), best validation round 6: 83.4 (80 min); its NGM commands with two rounds (round 0 the
+  plain classifier, round 1 NGM), seeds 1234, 111, 333: Cora GCN 80.4/80.7, 80.3/79.0,
+  80.6/80.7 (line 43), Citeseer MLP 47.5/67.7, 48.7/66.6, 50.7/66.9 (line 58); Citeseer GCN
+  + GAM seed 111 (line 88): rounds 0-2 68.9 68.5 69.6, best validation still round 0 (val 0.710) when stopped for time (about 25 min a round). README.md sets these beside our rows.
 
 Measured with the defaults (the reference settings), test accuracy %, on 2 CPU cores shared
 with other jobs (load 5-30, so the seconds are upper bounds); logs in /work/notes/gam
