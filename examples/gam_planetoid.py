@@ -61,7 +61,8 @@ the reference's trainers; see COMMON), test %, 2 cores shared by four to six run
   left), best validation round 6: 83.4 (80 min); its NGM commands with two rounds (round 0 the
   plain classifier, round 1 NGM), seeds 1234, 111, 333: Cora GCN 80.4/80.7, 80.3/79.0,
   80.6/80.7 (line 43), Citeseer MLP 47.5/67.7, 48.7/66.6, 50.7/66.9 (line 58); Citeseer GCN
-  + GAM seed 111 (line 88): rounds 0-2 68.9 68.5 69.6, best validation still round 0 (val 0.710) when stopped for time (about 25 min a round). README.md sets these beside our rows.
+  + GAM seed 111 (line 88): rounds 0-2 68.9 68.5 69.6, best validation still round 0 (val
+  0.710) when stopped for time (about 25 min a round). README.md sets these beside our rows.
 
 Measured with the defaults (the reference settings), test accuracy %, on 2 CPU cores shared
 with other jobs (load 5-30, so the seconds are upper bounds); logs in /work/notes/gam
