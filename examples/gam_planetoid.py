@@ -53,7 +53,7 @@ the reference's trainers; see COMMON), test %, 2 cores shared by four to six run
   Cora MLP + GAM*     67.0     66.0     67.6     66.9 +- 0.7   70.7    18/3, 19/15, 17/6  23-25
     --random_pairs=pools: 68.1 (seed 0; 20 rounds, best 5)
   Cora GCN + GAM*     81.9     83.0     82.1     82.3 +- 0.5   84.2    10 (cut)/9, 7, 7   17, 21, 17
-  Citeseer MLP + GAM* 69.8     -        -        (1 seed)      70.3    17 (stopped by us)/8  50
+  Citeseer MLP + GAM* 69.8     62.7     68.1     66.9 +- 3.0   70.3    17 (stopped)/8, 12 (cut)/7, 12 (cut)/11  50, 21, 22
   Citeseer GCN + GAM* 71.6     74.8     71.6     72.7 +- 1.5   71.3    8 (cut)/7, 6, 6    30, 33, 19
   The reference code run here (benchmarks/run_gam_reference.py, TF 2.21 compat.v1), Cora
   MLP + GAM seed 111, rounds 0-12: 52.5 77.7 78.6 78.0 79.1 78.4 79.7 79.2 79.8 78.3 78.7
