@@ -55,19 +55,19 @@ the reference's trainers; see COMMON), test %, 2 cores shared by four to six run
   Cora GCN + GAM*     81.9     83.0     82.1     82.3 +- 0.5   84.2    10 (cut)/9, 7, 7   17, 21, 17
   Citeseer MLP + GAM* 69.8     62.7     68.1     66.9 +- 3.0   70.3    17 (stopped)/8, 12 (cut)/7, 12 (cut)/11  50, 21, 22
   Citeseer GCN + GAM* 71.6     74.8     71.6     72.7 +- 1.5   71.3    8 (cut)/7, 6, 6    30, 33, 19
-  The reference code run here (benchmarks/run_gam_reference.py, TF 2.21 compat.v1), Cora
-  MLP + GAM seed 111, rounds 0-12: 52.5 77.7 78.6 78.0 79.1 78.4 79.7 79.2 79.8 78.3 78.7
-  78.9 77.6, best validation round 10 (test 78.7) when stopped; Cora MLP + GAM* seed 1234,
-  rounds 0-18 (2026-12-07): 53.9 56.5 62.4 66.8 67.1 69.8 68.4 67.0 67.7 66.0 65.5 66.8 64.6
-  63.7 64.2 64.4 61.2 64.4 60.9 (stopped), best validation round 4: 67.1 (103 min); Cora GCN
-  + GAM seed 111 (line 45), rounds 0-9: 81.5 80.7 81.9 81.9 83.7 83.6 83.4 83.0 83.4 83.4, ending by itself (no candidate
-  left), best validation round 6: 83.4 (80 min); its NGM commands with two rounds (round 0 the
-  plain classifier, round 1 NGM), seeds 1234, 111, 333: Cora GCN 80.4/80.7, 80.3/79.0,
-  80.6/80.7 (line 43), Citeseer MLP 47.5/67.7, 48.7/66.6, 50.7/66.9 (line 58) and seeds
-  0-5 49.4/66.4, 50.3/66.5, 49.0/63.6, 50.8/67.7, 48.4/66.1, 49.1/65.8 (nine seeds 49.3 +- 1.0
-  / 66.4 +- 1.2: our seeds 0-2 were the low end, not a gap to the code); Citeseer GCN
-  + GAM seed 111 (line 88): rounds 0-2 68.9 68.5 69.6, best validation still round 0 (val
-  0.710) when stopped for time (about 25 min a round). README.md sets these beside our rows.
+  The reference code run here (benchmarks/run_gam_reference.py, TF 2.21 compat.v1), Cora MLP + GAM
+  seed 111, rounds 0-12: 52.5 77.7 78.6 78.0 79.1 78.4 79.7 79.2 79.8 78.3 78.7 78.9 77.6, best
+  validation round 10 (test 78.7) when stopped; Cora MLP + GAM* seed 1234, rounds 0-18
+  (2026-12-07): 53.9 56.5 62.4 66.8 67.1 69.8 68.4 67.0 67.7 66.0 65.5 66.8 64.6 63.7 64.2 64.4
+  61.2 64.4 60.9 (stopped), best validation round 4: 67.1 (103 min); Cora GCN + GAM seed 111 (line
+  45), rounds 0-9: 81.5 80.7 81.9 81.9 83.7 83.6 83.4 83.0 83.4 83.4, ending by itself (no
+  candidate left), best validation round 6: 83.4 (80 min); its NGM commands with two rounds (round
+  0 the plain classifier, round 1 NGM), seeds 1234, 111, 333: Cora GCN 80.4/80.7, 80.3/79.0,
+  80.6/80.7 (line 43), Citeseer MLP 47.5/67.7, 48.7/66.6, 50.7/66.9 (line 58) and seeds 0-5
+  49.4/66.4, 50.3/66.5, 49.0/63.6, 50.8/67.7, 48.4/66.1, 49.1/65.8 (nine seeds 49.3 +- 1.0 / 66.4
+  +- 1.2: our seeds 0-2 were the low end, not a gap to the code); Citeseer GCN + GAM seed 111
+  (line 88): rounds 0-2 68.9 68.5 69.6, best validation still round 0 (val 0.710) when stopped for
+  time (about 25 min a round). README.md sets these beside our rows.
 
 Measured with the defaults (the reference settings), test accuracy %, on 2 CPU cores shared
 with other jobs (load 5-30, so the seconds are upper bounds); logs in /work/notes/gam
