@@ -335,7 +335,7 @@ REFERENCE = {
     ),
     # Line 62 omits --use_graph (its default is True); the README's table shades GAM* as a
     # method that does not use the graph, so use_graph=False as on the other GAM* lines.
-    # Line 62 as committed runs with the graph, and that is what gives the table's 70.3: the
+    # Run as committed, with the graph, it comes within 0.4 of the table's 70.3: the
     # reference code 70.1 (seed 1234), graphnsl the same settings with the graph
     # (--variant=gam with this row's overrides) 69.9 +- 0.4 on seeds 0-2 (README.md, 2026-12-07).
     ("citeseer", "mlp", "gam_star"): (
