@@ -2,7 +2,7 @@
 
 The JSON schema, with accuracies as fractions:
 `{"results": [{"model", "dataset", "seeds", "test_accuracy_mean", "test_accuracy_std",
-"train_seconds"}, ...]}`.
+"train_seconds"}, ...], "environment": environment()}`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,39 @@ FIELDS = (
     "test_accuracy_std",
     "train_seconds",
 )
+
+
+# Installed distributions whose versions a result file records: seeded figures are reproducible
+# to the digit within one environment and can move by a few tenths between versions.
+PACKAGES = (
+    "tensorflow",
+    "keras",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "graph-nets",
+    "dm-sonnet",
+    "faiss-cpu",
+)
+
+
+def environment(packages: Sequence[str] = PACKAGES) -> dict:
+    """Python, platform, CPU count and the installed version of each of `packages` (None if absent)."""
+    import platform
+    from importlib import metadata
+
+    versions = {}
+    for name in packages:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "packages": versions,
+    }
 
 
 def run(main, define_flags) -> None:
@@ -116,7 +149,7 @@ def print_table(rows: Sequence[dict]) -> None:
 
 
 def write_results_json(path: str | os.PathLike, rows: Sequence[dict]) -> None:
-    """Writes `{"results": rows}` to `path` (through a temporary file, then a rename).
+    """Writes `{"results": rows, "environment": environment()}` to `path` (temporary file, rename).
 
     Raises:
       ValueError: a row lacks one of `FIELDS`; the message names the row and the field.
@@ -129,6 +162,7 @@ def write_results_json(path: str | os.PathLike, rows: Sequence[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w") as handle:
-        json.dump({"results": [dict(row) for row in rows]}, handle, indent=2)
+        payload = {"results": [dict(row) for row in rows], "environment": environment()}
+        json.dump(payload, handle, indent=2)
         handle.write("\n")
     os.replace(tmp, path)

@@ -59,6 +59,9 @@ import time
 from absl import app, flags
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import common  # noqa: E402
 
 FLAGS = flags.FLAGS
 
@@ -547,6 +550,7 @@ def main(argv):
     results["peak_rss_mb"] = _peak_rss_mb()
     results["total_seconds"] = time.perf_counter() - run_start
     results["load_average"] = os.getloadavg()
+    results["environment"] = common.environment()
     table = summary_table(results)
     print(table)
     results["table"] = table

@@ -1,9 +1,12 @@
 """Tests of examples/common.py (result rows, table, JSON) used by every example."""
 
 import json
+import os
 import pathlib
+import platform
 import sys
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "examples"))
@@ -42,6 +45,15 @@ def test_table_and_json(tmp_path, capsys):
     assert "79.5 ± 0.5 %" in lines[3] and lines[3].rstrip().endswith("30.0")
     path = tmp_path / "out" / "results.json"
     common.write_results_json(path, rows)
-    assert json.loads(path.read_text()) == {"results": rows}
+    saved = json.loads(path.read_text())
+    assert saved["results"] == rows
+    assert saved["environment"]["packages"]["numpy"] == np.__version__
     with pytest.raises(ValueError, match="train_seconds"):
         common.write_results_json(path, [{"model": "x", "dataset": "y"}])
+
+
+def test_environment_names_installed_versions_and_absent_packages():
+    env = common.environment(("numpy", "graphnsl-no-such-distribution"))
+    assert env["packages"] == {"numpy": np.__version__, "graphnsl-no-such-distribution": None}
+    assert env["python"] == platform.python_version()
+    assert env["cpu_count"] == os.cpu_count()
