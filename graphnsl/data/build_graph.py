@@ -405,7 +405,9 @@ def build_graph(
       or both), `lines_written`, `lines_capped` (directed lines at or above the threshold
       that the cap left out), `candidates_checked` (pairs whose weight was computed),
       `saturated_nodes` (faiss: nodes whose k candidates were all at or above the
-      threshold, so that they may have more neighbours than were found), `seconds`.
+      threshold, so that they may have more neighbours than were found; with a cap, k is
+      at least the cap, so their capped lists are whole and no warning is logged),
+      `seconds`.
 
     Raises:
       FileNotFoundError: an input file does not exist.
@@ -480,13 +482,24 @@ def build_graph(
     result = {"embeddings": n, "dim": dim, "edges": edges, **stats}
     result["read_seconds"] = round(read_seconds, 3)
     result["seconds"] = round(seconds, 3)
-    if stats["saturated_nodes"]:
+    if stats["saturated_nodes"] and cap is None:
         logging.warning(
             "build_graph: %d of %d nodes had all %d faiss candidates at or above the "
             "threshold; they may have more neighbours than were found (raise the faiss k).",
             stats["saturated_nodes"],
             n,
             options.k,
+        )
+    elif stats["saturated_nodes"]:
+        # k >= cap (_faiss_options raises k to the cap): a node's cap best neighbours are
+        # among its own k candidates, so its capped list is whole however many more it has.
+        logging.info(
+            "build_graph: %d of %d nodes had all %d faiss candidates at or above the "
+            "threshold; their lists keep the best %d, so none is cut short.",
+            stats["saturated_nodes"],
+            n,
+            options.k,
+            cap,
         )
     logging.info(
         "build_graph (%s): %d embeddings, %d node pairs in %d lines at similarity >= %g%s to "
@@ -837,7 +850,7 @@ def main(argv: list[str]) -> None:
             f"{result['lines_capped']} lines over the cap of {cap} left "
             f"out) over {result['embeddings']} embeddings to {output}."
         )
-    if result["saturated_nodes"]:
+    if result["saturated_nodes"] and cap is None:  # a capped list is whole (k >= the cap)
         print(
             f"Warning: {result['saturated_nodes']} nodes had all {flag.ann_k} faiss candidates "
             "above the threshold and may miss neighbours; raise --ann_k."
