@@ -22,28 +22,29 @@ the queries and labels, graph and index come from the other 50,000.
   nice -n 5 examples/graph_rise_fashion_mnist.py --labels_per_class=100 --seeds=3 \\
       --output_dir=/tmp/grise --output_json=/tmp/grise/results.json --embeddings_dir=/tmp/grise/emb
 
-Defaults chosen on the validation split, seed 0: graph cap 3 and multiplier 20 gave kNN@1
-83.35 against 82.35 at the earlier cap 10 and multiplier 1 (softmax 82.20); eleven other
-settings (multiplier 5-50, cap 1-10, unlabeled seed share 0-0.75, 1 or 3 neighbours a seed,
-edge-similarity floor 0.9 or 0.92) gave 82.12-83.03, and training curves peaked at 82.80
-(4000 steps), 82.21 (Adam 5e-4) and 81.68 (unlabeled share 0.875). Over seeds 0-2 the
-defaults gave +2.15 kNN@1 over softmax (80.85), ahead of multiplier 10 or 30, 3000 steps,
-batch 128, cosine decay, a 500-step ramp-up of the graph term (82.75 against 83.00), logit
-scale 8 or 32 (`--logit_scale`; +1.45 and +2.02: softmax 81.26 and 80.74), 2
-neighbours, the L1 distance, and purer graphs (`--graph_edges`,
-`--graph_features`, `--pca_whiten_power`: up to 89.5% same-class edges against 83.7%, 82.5-82.8
-against the defaults' 83.00; README.md lists each). With all labels multiplier 1 beat 5 and
-20 (86.13, 85.23, 85.01; softmax 85.69), hence `default_multiplier`: 20 at 100 labels/class, 1
-at 6000, geometric between.
+Defaults chosen on the validation split (2026-12-02 to 12-04), seed 0: graph cap 3 and
+multiplier 20 gave kNN@1 83.35 against 82.35 at the earlier cap 10 and multiplier 1 (softmax
+82.20); eleven other settings (multiplier 5-50, cap 1-10, unlabeled seed share 0-0.75, 1 or 3
+neighbours a seed, edge-similarity floor 0.9 or 0.92) gave 82.12-83.03, and training curves
+peaked at 82.80 (4000 steps), 82.21 (Adam 5e-4) and 81.68 (unlabeled share 0.875). Over seeds
+0-2 the defaults gave +2.15 kNN@1 over softmax (80.85; +2.06 with the code and packages of
+2026-12-08), ahead of multiplier 10 or 30, 3000 steps, batch 128, cosine decay, a 500-step
+ramp-up of the graph term (82.75 against 83.00), logit scale 8 or 32 (`--logit_scale`; +1.45
+and +2.02: softmax 81.26 and 80.74), 2 neighbours, the L1 distance, and purer graphs
+(`--graph_edges`, `--graph_features`, `--pca_whiten_power`: up to 89.5% same-class edges
+against 83.7%, 82.5-82.8 against the defaults' 83.00; docs/graph_rise_results.md lists each).
+With all labels multiplier 1 beat 5 and 20 (86.13, 85.23, 85.01; softmax 85.69), hence
+`default_multiplier`: 20 at 100 labels/class, 1 at 6000, geometric between.
 
-Measured at the defaults (1500 steps x 64, 3 seeds, 2 cores at load average 1.5-3.1, 5 min
-25 s wall, 371 s CPU, peak RSS 2.0 GB): at 100 labels/class kNN@1 softmax 81.2, triplet
-75.9, graph_rise 82.1 (+0.9, short of +2; +2.15 on the validation split's seeds 0-2; a
-repeat of seed 0 reproduces to the last digit); triplet accuracy 89.5, 90.0, 93.7; 4407,
-5120 and 3525 training (seed) images/s. The strong multiplier shrinks the embedding distances, so
-graph_rise's recall at margin 0.1 is low (26.1 vs 85.4). With all labels (multiplier 1):
-kNN@1 85.45, 82.93, 85.46; triplet accuracy 93.95, 94.35, 94.41. A graph-regularized step
-with one neighbour cost 1.59x a plain one.
+Measured at the defaults on 2026-12-08 (1500 steps x 64, 3 seeds, 2 cores at load average
+4.2-4.8, 6 min 48 s wall, 290 s user CPU, peak RSS 2.0 GB): at 100 labels/class kNN@1 softmax
+81.2, triplet 75.9, graph_rise 82.1 (+1.0, short of +2; +2.06 on the validation split's seeds
+0-2; a repeat reproduces to the last digit in one environment, README.md says what moved
+between two); triplet accuracy 89.5, 90.0, 93.6; 4654, 3583 and 2491 training (seed) images/s.
+The strong multiplier shrinks the embedding distances, so graph_rise's recall at margin 0.1 is
+low (24.9 vs 85.4). With all labels (multiplier 1): kNN@1 85.45, 82.93, 85.56; triplet
+accuracy 93.95, 94.35, 94.46. A graph-regularized step with one neighbour cost 1.67x a plain
+one.
 """
 
 from __future__ import annotations
